@@ -1,0 +1,64 @@
+# Syncline: every target installs what it needs; nothing relies on what happens
+# to be installed already (beyond Python 3.11+, Go and apt-get on the machine).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+K8S_BUILD := tools/k8s/build.sh
+
+.PHONY: help venv system-deps k8s-binaries lint typecheck imports generated-check unit test up down clean crds docs
+
+help:
+	@echo "make up     start a local control plane, the operator and the quickstart project"
+	@echo "make test   install everything and run every check and test"
+	@echo "make down   stop what make up started"
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+system-deps:
+	@tools/install-system-deps.sh
+
+k8s-binaries:
+	@$(K8S_BUILD) >/dev/null
+
+crds: venv
+	$(BIN)/python -m syncline.api.crdgen
+
+docs: venv
+	$(BIN)/syncline errors --markdown > docs/errors.md
+
+generated-check: venv
+	$(BIN)/python -m syncline.api.crdgen --check
+	$(BIN)/syncline errors --check docs/errors.md
+
+lint: venv
+	$(BIN)/ruff check operator tests bench
+	$(BIN)/ruff format --check operator tests bench
+
+typecheck: venv
+	$(BIN)/mypy
+
+imports: venv
+	$(BIN)/lint-imports
+
+unit: venv
+	$(BIN)/pytest tests/unit
+
+test: venv system-deps k8s-binaries generated-check lint typecheck imports
+	$(BIN)/pytest tests
+
+up: venv system-deps k8s-binaries
+	$(BIN)/syncline dev up --quickstart
+
+down: venv
+	$(BIN)/syncline dev down
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -1,0 +1,267 @@
+"""IntegrationProject: what moves, when, with which limits, and how it went."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import ConfigDict, Field, model_validator
+
+from syncline.api.base import (
+    AGE_COLUMN,
+    ApiModel,
+    Condition,
+    LocalObjectReference,
+    Resource,
+    ready_column,
+)
+from syncline.api.run import RunCounts, RunResult, Trigger
+from syncline.api.task import LIST_MAP_BY_NAME, MAX_TASKS, Task
+
+DEFAULT_MAX_ROWS_PER_RUN = 500_000
+DEFAULT_RETENTION_DAYS = 45
+
+
+class RecurrenceUnit(StrEnum):
+    """Units of a simple recurrence."""
+
+    MINUTES = "minutes"
+    HOURS = "hours"
+    DAYS = "days"
+    WEEKS = "weeks"
+    MONTHS = "months"
+
+
+class Schedule(ApiModel):
+    """When the project runs: every N units, or a cron expression in a time zone.
+
+    Absent schedule means manual runs only.
+    """
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                {
+                    "rule": "has(self.every) == has(self.unit)",
+                    "message": "every and unit go together",
+                    "fieldPath": ".every",
+                },
+                {
+                    "rule": "has(self.every) != has(self.cron)",
+                    "message": "set either every+unit or cron, exactly one of them",
+                    "fieldPath": ".cron",
+                },
+            ]
+        }
+    )
+
+    every: Annotated[int, Field(ge=1)] | None = None
+    """Run every N units (N >= 1)."""
+    unit: RecurrenceUnit | None = None
+    """The unit of every: minutes, hours, days, weeks or months."""
+    cron: str | None = None
+    """A five-field cron expression, evaluated in timeZone."""
+    time_zone: str | None = None
+    """IANA time zone (e.g. Europe/Kyiv) for cron and for day-based recurrences; UTC when
+    absent."""
+    starting_deadline_seconds: Annotated[int, Field(ge=10)] | None = None
+    """How late a missed run may still start; later ones are skipped until the next slot."""
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Schedule:
+        if (self.every is None) != (self.unit is None):
+            raise ValueError("every and unit go together")
+        if (self.every is None) == (self.cron is None):
+            raise ValueError("set either every+unit or cron, exactly one of them")
+        return self
+
+
+class Outcome(StrEnum):
+    """Run results a notification can be sent for."""
+
+    COMPLETED = "Completed"
+    WARNING = "Warning"
+    ERROR = "Error"
+
+
+class EmailNotification(ApiModel):
+    """Email the result of a run."""
+
+    to: list[str] = Field(min_length=1)
+    """Recipients; an entry may hold several comma-separated addresses (a group)."""
+    on: list[Outcome] = Field(default_factory=lambda: [Outcome.WARNING, Outcome.ERROR])
+    """Which results trigger an email."""
+
+
+class WebhookNotification(ApiModel):
+    """POST the run summary as JSON to a URL kept in a Secret."""
+
+    name: str
+    """Name of this webhook."""
+    url_secret_ref: LocalObjectReference
+    """Secret whose key `url` holds the webhook URL (URLs often embed tokens)."""
+    on: list[Outcome] = Field(default_factory=lambda: [Outcome.WARNING, Outcome.ERROR])
+    """Which results trigger the webhook."""
+
+
+class Notifications(ApiModel):
+    """Who hears about runs. Kubernetes Events are always emitted."""
+
+    email: EmailNotification | None = None
+    """Email recipients."""
+    webhooks: list[WebhookNotification] = Field(
+        default_factory=list, json_schema_extra=LIST_MAP_BY_NAME
+    )
+    """Webhooks."""
+
+
+class Limits(ApiModel):
+    """Guardrails of a run."""
+
+    max_rows_per_run: Annotated[int, Field(ge=0)] = DEFAULT_MAX_ROWS_PER_RUN
+    """Most rows one task may read in one run; 0 means unlimited."""
+    max_error_rate: Annotated[float, Field(ge=0, le=1)] | None = None
+    """Largest share of failed rows (0..1) a run may have before it ends in Error."""
+    timeout_seconds: Annotated[int, Field(ge=1)] | None = None
+    """Wall-clock limit of one run; the run's pod is stopped after it."""
+
+
+class History(ApiModel):
+    """How long the execution history is kept."""
+
+    retention_days: Annotated[int, Field(ge=1, le=3650)] = DEFAULT_RETENTION_DAYS
+    """Runs and their logs older than this many days are deleted."""
+
+
+class TemplateRef(ApiModel):
+    """Reference to an IntegrationTemplate (same namespace) or a ClusterIntegrationTemplate."""
+
+    kind: Literal["IntegrationTemplate", "ClusterIntegrationTemplate"] = "IntegrationTemplate"
+    """Which kind of template."""
+    name: str = Field(min_length=1)
+    """The template's name."""
+
+
+class IntegrationProjectSpec(ApiModel):
+    """The desired state of an IntegrationProject."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                {
+                    "rule": "has(self.templateRef) || !has(self.tasks) || "
+                    "self.tasks.all(t, has(t.source) && has(t.destination))",
+                    "message": "without a templateRef every task needs source and destination",
+                    "fieldPath": ".tasks",
+                },
+                {
+                    "rule": "has(self.templateRef) || (has(self.tasks) && size(self.tasks) > 0)",
+                    "message": "a project needs tasks or a templateRef",
+                    "fieldPath": ".tasks",
+                },
+            ]
+        }
+    )
+
+    connection_set_ref: LocalObjectReference
+    """The ConnectionSet whose two connections the tasks use."""
+    template_ref: TemplateRef | None = None
+    """Template whose tasks the project starts from; the project's own tasks override them."""
+    organization_mapping: str | None = None
+    """Which of the ConnectionSet's organization mappings this project uses."""
+    tasks: list[Task] = Field(
+        default_factory=list, max_length=MAX_TASKS, json_schema_extra=LIST_MAP_BY_NAME
+    )
+    """Tasks, run in order. A task named like a template task overrides it field by field."""
+    excluded_tasks: list[str] = Field(default_factory=list)
+    """Template tasks this project leaves out."""
+    schedule: Schedule | None = None
+    """When to run; absent means manual runs only."""
+    suspend: bool = False
+    """Stop scheduled runs (manual runs remain possible)."""
+    notifications: Notifications | None = None
+    """Who hears about runs."""
+    limits: Limits = Field(default_factory=Limits)
+    """Guardrails of a run."""
+    history: History = Field(default_factory=History)
+    """How long runs are kept."""
+
+
+class LastRun(RunCounts):
+    """Summary of the most recent finished run."""
+
+    name: str
+    """The IntegrationRun's name."""
+    trigger: Trigger
+    """What started it."""
+    result: RunResult
+    """How it ended."""
+    error_code: int | None = None
+    """Catalog code of the failure, when the run ended in Error."""
+    start_time: datetime | None = None
+    """When it started."""
+    completion_time: datetime | None = None
+    """When it finished."""
+
+
+class Totals(ApiModel):
+    """Counts over all runs the operator has seen for this project."""
+
+    runs: int = 0
+    """Finished runs."""
+    completed: int = 0
+    """Runs that ended Completed."""
+    warnings: int = 0
+    """Runs that ended with Warning."""
+    errors: int = 0
+    """Runs that ended in Error."""
+    upserts: int = 0
+    """Records inserted or updated, all runs together."""
+
+
+class IntegrationProjectStatus(ApiModel):
+    """The observed state of an IntegrationProject."""
+
+    observed_generation: int | None = None
+    """The metadata.generation this status describes."""
+    conditions: list[Condition] = Field(default_factory=list)
+    """Ready, LastRunSucceeded, and Reconciling/Stalled while they hold."""
+    schedule: str | None = None
+    """The effective cron expression (or "manual")."""
+    cron_job_ref: LocalObjectReference | None = None
+    """The CronJob that runs the project."""
+    next_run_time: datetime | None = None
+    """When the next scheduled run starts."""
+    last_schedule_time: datetime | None = None
+    """When a run was last scheduled."""
+    last_successful_time: datetime | None = None
+    """When a run last ended Completed or Warning."""
+    last_run: LastRun | None = None
+    """The most recent finished run."""
+    totals: Totals | None = None
+    """Counts over all runs."""
+    active_run: str | None = None
+    """The IntegrationRun in progress, if any."""
+
+
+class IntegrationProject(Resource):
+    """Tasks that move data between the two connections of a ConnectionSet, on a schedule."""
+
+    KIND: ClassVar[str] = "IntegrationProject"
+    PLURAL: ClassVar[str] = "integrationprojects"
+    SHORT_NAMES: ClassVar[tuple[str, ...]] = ("iproj", "ip")
+    PRINTER_COLUMNS: ClassVar[tuple[dict[str, str], ...]] = (
+        ready_column(),
+        {"name": "Schedule", "type": "string", "jsonPath": ".status.schedule"},
+        {"name": "Suspended", "type": "boolean", "jsonPath": ".spec.suspend"},
+        {"name": "Last Result", "type": "string", "jsonPath": ".status.lastRun.result"},
+        {"name": "Upserts", "type": "integer", "jsonPath": ".status.lastRun.upserts"},
+        {"name": "Errors", "type": "integer", "jsonPath": ".status.lastRun.failed"},
+        {"name": "Next Run", "type": "date", "jsonPath": ".status.nextRunTime"},
+        AGE_COLUMN,
+    )
+
+    kind: Literal["IntegrationProject"] = "IntegrationProject"
+    spec: IntegrationProjectSpec
+    status: IntegrationProjectStatus | None = None
