@@ -95,8 +95,9 @@ class Resource(BaseModel):
     metadata: ObjectMeta = Field(default_factory=ObjectMeta)
 
     def to_wire(self) -> dict[str, Any]:
-        """The object as Kubernetes stores it (unset fields omitted)."""
-        return self.model_dump(mode="json", by_alias=True, exclude_none=True, exclude_unset=True)
+        """The object as Kubernetes stores it (unset fields omitted, apiVersion and kind set)."""
+        wire = self.model_dump(mode="json", by_alias=True, exclude_none=True, exclude_unset=True)
+        return {"apiVersion": self.api_version, "kind": self.kind, **wire}
 
 
 def ready_column() -> dict[str, str]:

@@ -165,3 +165,13 @@ class Connection(Resource):
     kind: Literal["Connection"] = "Connection"
     spec: ConnectionSpec
     status: ConnectionStatus | None = None
+
+
+def credential_env_var(alias: str, key: str) -> str:
+    """The environment variable carrying credential ``key`` of the set member ``alias``.
+
+    The CronJob builder fills it from the Secret with ``secretKeyRef``; the engine reads it.
+    One name scheme shared by both keeps the two sides from drifting apart.
+    """
+    clean = "".join(c if c.isalnum() else "_" for c in f"{alias}_{key}")
+    return f"SYNCLINE_CRED_{clean.upper()}"
