@@ -26,7 +26,7 @@ class Category(StrEnum):
     SCHEDULE = "schedule"
     RUN = "run"
     CONNECTION = "connection"
-    SECRET = "secret"
+    SECRET = "secret"  # noqa: S105 - a category name, not a credential
     VALIDATION = "validation"
     ROW = "row"
     LIMIT = "limit"
@@ -147,8 +147,8 @@ CATALOG: tuple[ErrorSpec, ...] = (
         "Connection type {type!r} is not supported{detail}.",
     ),
     _e(2003, "ConnectionTimeout", 504, C.CONNECTION, "{endpoint} did not answer in {seconds}s."),
-    _e(2004, "EntityNotFound", 404, C.CONNECTION, "Entity {entity} does not exist in {connection}."),
-    _e(2005, "DiscoveryFailed", 502, C.CONNECTION, "Could not list entities of {connection}: {detail}"),
+    _e(2004, "EntityNotFound", 404, C.CONNECTION, "Entity {entity} does not exist in {connection}"),
+    _e(2005, "DiscoveryFailed", 502, C.CONNECTION, "Cannot list entities: {detail}"),
     _e(2006, "ConnectionNotReady", 409, C.CONNECTION, "Connection {name} is not Ready: {detail}"),
     _e(
         2007,

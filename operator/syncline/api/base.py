@@ -90,7 +90,9 @@ class Resource(BaseModel):
     NAMESPACED: ClassVar[bool] = True
     PRINTER_COLUMNS: ClassVar[tuple[dict[str, str], ...]] = ()
 
-    api_version: Literal["syncline.dev/v1alpha1"] = Field(API_VERSION, alias="apiVersion")
+    api_version: Literal["syncline.dev/v1alpha1"] = Field(
+        "syncline.dev/v1alpha1", alias="apiVersion"
+    )
     kind: str
     metadata: ObjectMeta = Field(default_factory=ObjectMeta)
 

@@ -14,13 +14,13 @@ from syncline.api.project import IntegrationProjectSpec
 from syncline.api.task import Mapping, Task
 
 
-def effective_tasks(spec: IntegrationProjectSpec, template_tasks: Sequence[Task] = ()) -> list[Task]:
+def effective_tasks(
+    spec: IntegrationProjectSpec, template_tasks: Sequence[Task] = ()
+) -> list[Task]:
     """The tasks a run executes, in order: template tasks first, then project-only ones."""
     own = {t.name: t for t in spec.tasks}
     excluded = set(spec.excluded_tasks)
-    merged = [
-        _merge_task(t, own.get(t.name)) for t in template_tasks if t.name not in excluded
-    ]
+    merged = [_merge_task(t, own.get(t.name)) for t in template_tasks if t.name not in excluded]
     template_names = {t.name for t in template_tasks}
     merged += [t for t in spec.tasks if t.name not in template_names]
     return merged

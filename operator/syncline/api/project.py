@@ -90,8 +90,8 @@ class EmailNotification(ApiModel):
 
     to: list[str] = Field(min_length=1)
     """Recipients; an entry may hold several comma-separated addresses (a group)."""
-    on: list[Outcome] = Field(default_factory=lambda: [Outcome.WARNING, Outcome.ERROR])
-    """Which results trigger an email."""
+    results: list[Outcome] = Field(default_factory=lambda: [Outcome.WARNING, Outcome.ERROR])
+    """Which run results trigger an email. (Not named `on`: YAML 1.1 reads that key as true.)"""
 
 
 class WebhookNotification(ApiModel):
@@ -101,8 +101,8 @@ class WebhookNotification(ApiModel):
     """Name of this webhook."""
     url_secret_ref: LocalObjectReference
     """Secret whose key `url` holds the webhook URL (URLs often embed tokens)."""
-    on: list[Outcome] = Field(default_factory=lambda: [Outcome.WARNING, Outcome.ERROR])
-    """Which results trigger the webhook."""
+    results: list[Outcome] = Field(default_factory=lambda: [Outcome.WARNING, Outcome.ERROR])
+    """Which run results trigger the webhook."""
 
 
 class Notifications(ApiModel):

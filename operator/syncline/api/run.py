@@ -148,4 +148,3 @@ class IntegrationRun(Resource):
     kind: Literal["IntegrationRun"] = "IntegrationRun"
     spec: IntegrationRunSpec
     status: IntegrationRunStatus | None = None
-

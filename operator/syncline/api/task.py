@@ -9,7 +9,8 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, JsonValue, model_validator
+from pydantic.config import JsonDict
 
 from syncline.api.base import NAME_PATTERN, ApiModel
 
@@ -18,8 +19,11 @@ MAX_MAPPINGS = 200
 MAX_TRANSFORMS = 10
 """Bounds keep objects small and let the API server budget the CEL rules on each item."""
 
-LIST_MAP_BY_NAME = {"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"]}
-LIST_MAP_BY_DESTINATION = {
+LIST_MAP_BY_NAME: JsonDict = {
+    "x-kubernetes-list-type": "map",
+    "x-kubernetes-list-map-keys": ["name"],
+}
+LIST_MAP_BY_DESTINATION: JsonDict = {
     "x-kubernetes-list-type": "map",
     "x-kubernetes-list-map-keys": ["destination"],
 }
@@ -74,7 +78,7 @@ _REQUIRED_PARAMS: dict[TransformType, tuple[str, ...]] = {
     TransformType.DATE_FORMAT: ("format",),
     TransformType.ARITHMETIC: ("op", "operand"),
 }
-TRANSFORM_RULES = [
+TRANSFORM_RULES: list[JsonValue] = [
     {
         "rule": f"self.type != '{t.value}' || ({' && '.join(f'has(self.{p})' for p in ps)})",
         "message": f"a {t.value} transform needs {', '.join(ps)}",
