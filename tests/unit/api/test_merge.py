@@ -45,7 +45,8 @@ def test_project_task_overrides_fields_and_mappings_of_the_template_task() -> No
     )
     (merged,) = effective_tasks(spec, [_task("a")])
     assert merged.query == "SELECT * FROM source WHERE active"
-    assert merged.source is not None and merged.source.entity == "a"
+    assert merged.source is not None
+    assert merged.source.entity == "a"
     assert [(m.destination, m.source or m.constant) for m in merged.mappings] == [
         ("id", "id"),
         ("name", "title"),
