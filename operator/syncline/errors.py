@@ -334,7 +334,7 @@ def lookup(name: str) -> ErrorSpec:
 class SynclineError(Exception):
     """An error with a catalog code. Raise it with the entry's name and its parameters."""
 
-    def __init__(self, name: str, **params: Any) -> None:
+    def __init__(self, name: str, /, **params: Any) -> None:
         self.spec = lookup(name)
         self.params = params
         super().__init__(self.spec.format(**params))
