@@ -1,0 +1,36 @@
+"""Names and labels that tie a Job, its IntegrationRun and its project together.
+
+A run is named after its Job. The CronJob controller names scheduled Jobs
+``<cronjob>-<minute>``, and manual Jobs get a name derived from their token, so
+creating the IntegrationRun with the Job's name is idempotent: a second attempt
+(operator restart, engine and operator racing, a Job created twice) hits
+AlreadyExists instead of producing a duplicate run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+PROJECT_LABEL = "syncline.dev/project"
+TRIGGER_LABEL = "syncline.dev/trigger"
+RUN_NOW_ANNOTATION = "syncline.dev/run-now"
+FULL_REFRESH_ANNOTATION = "syncline.dev/full-refresh"
+
+_MAX_NAME = 63
+
+
+def run_name_for_job(job_name: str) -> str:
+    """The IntegrationRun of a Job has the Job's name."""
+    return job_name
+
+
+def manual_job_name(project: str, token: str) -> str:
+    """A stable Job name for a manual run: the same token never starts two runs."""
+    digest = hashlib.sha256(f"{project}\0{token}".encode()).hexdigest()[:8]
+    prefix = project[: _MAX_NAME - len("-manual-") - len(digest)].rstrip("-")
+    return f"{prefix}-manual-{digest}"
+
+
+def log_config_map_name(run_name: str) -> str:
+    """Where a run's full log is kept (a ConfigMap owned by the run)."""
+    return f"{run_name[: _MAX_NAME - 4].rstrip('-')}-log"

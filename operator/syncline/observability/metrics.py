@@ -1,0 +1,145 @@
+"""Prometheus metrics, owned by the operator.
+
+Run pods are short-lived, so they do not expose metrics themselves; the operator
+turns each finished IntegrationRun into metric updates (no Pushgateway needed).
+Every update goes through one ``Recorder`` with intent-named methods, and a
+deleted project's series are removed with it so dashboards do not show ghosts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+ROW_OUTCOMES = ("inserted", "updated", "unchanged", "filtered", "failed")
+RUN_RESULTS = ("Completed", "Warning", "Error")
+_RUN_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600)
+_RECONCILE_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+
+
+@dataclass(frozen=True)
+class FinishedRun:
+    """What the metrics need to know about one finished run."""
+
+    namespace: str
+    project: str
+    result: str
+    duration_seconds: float
+    completion_timestamp: float
+    rows: dict[str, int] = field(default_factory=dict)
+
+
+class Recorder:
+    """All Syncline metrics in one registry, updated through intent-named methods."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        project = ["namespace", "project"]
+        self._runs = Counter(
+            "syncline_runs",
+            "Finished integration runs by result.",
+            [*project, "result"],
+            registry=self.registry,
+        )
+        self._rows = Counter(
+            "syncline_rows",
+            "Records processed by finished runs, by outcome.",
+            [*project, "outcome"],
+            registry=self.registry,
+        )
+        self._duration = Histogram(
+            "syncline_run_duration_seconds",
+            "Wall-clock duration of finished runs.",
+            project,
+            buckets=_RUN_BUCKETS,
+            registry=self.registry,
+        )
+        self._last_run = Gauge(
+            "syncline_last_run_timestamp_seconds",
+            "When the project's last run finished (Unix time).",
+            project,
+            registry=self.registry,
+        )
+        self._last_success = Gauge(
+            "syncline_last_success_timestamp_seconds",
+            "When the project's last Completed or Warning run finished (Unix time).",
+            project,
+            registry=self.registry,
+        )
+        self._condition = Gauge(
+            "syncline_resource_condition",
+            "1 when the resource's condition has the given status, else 0.",
+            ["kind", "namespace", "name", "condition", "status"],
+            registry=self.registry,
+        )
+        self._reconcile_errors = Counter(
+            "syncline_reconcile_errors",
+            "Reconciliations that ended with an error.",
+            ["kind"],
+            registry=self.registry,
+        )
+        self._reconcile_duration = Histogram(
+            "syncline_reconcile_duration_seconds",
+            "Time spent reconciling one resource.",
+            ["kind"],
+            buckets=_RECONCILE_BUCKETS,
+            registry=self.registry,
+        )
+        self._conditions_seen: dict[tuple[str, str, str], set[str]] = {}
+
+    def run_finished(self, run: FinishedRun) -> None:
+        """Count a finished run once (the caller guarantees once per run)."""
+        labels = (run.namespace, run.project)
+        self._runs.labels(*labels, run.result).inc()
+        for outcome in ROW_OUTCOMES:
+            self._rows.labels(*labels, outcome).inc(run.rows.get(outcome, 0))
+        self._duration.labels(*labels).observe(run.duration_seconds)
+        self._last_run.labels(*labels).set(run.completion_timestamp)
+        if run.result in ("Completed", "Warning"):
+            self._last_success.labels(*labels).set(run.completion_timestamp)
+
+    def condition(self, kind: str, namespace: str, name: str, condition: str, status: str) -> None:
+        """Record a condition's status as a one-hot gauge over True/False/Unknown."""
+        for candidate in ("True", "False", "Unknown"):
+            value = 1.0 if candidate == status else 0.0
+            self._condition.labels(kind, namespace, name, condition, candidate).set(value)
+        self._conditions_seen.setdefault((kind, namespace, name), set()).add(condition)
+
+    def reconciled(self, kind: str, seconds: float, failed: bool = False) -> None:
+        """Time one reconciliation; count it as an error when it failed."""
+        self._reconcile_duration.labels(kind).observe(seconds)
+        if failed:
+            self._reconcile_errors.labels(kind).inc()
+
+    def forget_project(self, namespace: str, project: str) -> None:
+        """Remove every series of a deleted project."""
+        labels = (namespace, project)
+        for result in RUN_RESULTS:
+            _remove(self._runs, (*labels, result))
+        for outcome in ROW_OUTCOMES:
+            _remove(self._rows, (*labels, outcome))
+        for metric in (self._duration, self._last_run, self._last_success):
+            _remove(metric, labels)
+        self.forget_resource("IntegrationProject", namespace, project)
+
+    def forget_resource(self, kind: str, namespace: str, name: str) -> None:
+        """Remove the condition series of a deleted resource."""
+        for condition in self._conditions_seen.pop((kind, namespace, name), set()):
+            for status in ("True", "False", "Unknown"):
+                _remove(self._condition, (kind, namespace, name, condition, status))
+
+    def exposition(self) -> bytes:
+        """The text format Prometheus scrapes."""
+        return generate_latest(self.registry)
+
+
+def _remove(metric: Counter | Gauge | Histogram, labels: Iterable[str]) -> None:
+    with contextlib.suppress(KeyError):
+        metric.remove(*labels)
+
+
+RECORDER = Recorder()
+"""The operator's process-wide recorder, served on /metrics."""
