@@ -1,0 +1,125 @@
+"""The connector interface: what every system Syncline talks to must offer.
+
+A Source streams Arrow record batches (optionally only records whose cursor is past a
+watermark). A Sink merges batches into an entity by integration keys inside
+transactions it controls, and keeps the quarantine and the watermark next to the data
+so all three commit together. Connectors declare what they can do as data
+(``Capabilities``); the runner reads it instead of testing classes.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+from syncline.api.connection import Entity
+from syncline.api.run import RowError
+
+DEFAULT_BATCH_SIZE = 50_000
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a connector supports; the runner plans around these flags."""
+
+    source: bool
+    sink: bool
+    transactional: bool
+    """Batches, rejects and watermark commit atomically (else only at close)."""
+    ordered_incremental: bool
+    """The source returns incremental reads ordered by the cursor field."""
+    needs_unique_index: bool
+    """Upserts rely on a unique index covering the integration keys."""
+
+
+@dataclass
+class MergeCounts:
+    """What one merge did to the destination."""
+
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def __iadd__(self, other: MergeCounts) -> MergeCounts:
+        self.inserted += other.inserted
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        return self
+
+
+class Connector(ABC):
+    """Shared by sources and sinks: reachability and the entity catalog."""
+
+    capabilities: Capabilities
+
+    @abstractmethod
+    def check(self) -> None:
+        """Raise a 2000-2003 SynclineError when the system cannot be used."""
+
+    @abstractmethod
+    def discover(self, limit: int = 200) -> tuple[list[Entity], int]:
+        """Up to ``limit`` entities with fields and unique keys, and the total count."""
+
+    @abstractmethod
+    def describe(self, entity: str) -> Entity:
+        """One entity's fields and unique keys; 2004 EntityNotFound when it is absent."""
+
+    def arrow_schema(self, entity: str) -> pa.Schema:
+        """The Arrow schema batches of ``entity`` have (used to plan the SQL step)."""
+        raise NotImplementedError
+
+    def close(self) -> None:  # noqa: B027 - most connectors have nothing to publish
+        """Release connections; sinks without transactions publish their output here."""
+
+
+class Source(Connector):
+    """Streams an entity's records as Arrow batches; memory is bounded by batch_size."""
+
+    @abstractmethod
+    def read(
+        self,
+        entity: str,
+        *,
+        batch_size: int,
+        cursor_field: str | None = None,
+        after: str | None = None,
+    ) -> Iterator[pa.RecordBatch]:
+        """Every record, or with ``cursor_field`` those whose cursor > ``after``."""
+
+
+class Sink(Connector):
+    """Merges batches by keys. Called inside ``transaction()``; raises on rejection."""
+
+    @abstractmethod
+    def transaction(self) -> AbstractContextManager[None]:
+        """Commit on success, roll back on error (a no-op scope for file sinks)."""
+
+    @abstractmethod
+    def savepoint(self) -> AbstractContextManager[None]:
+        """A nested scope a failed merge rolls back alone, so good rows survive."""
+
+    @abstractmethod
+    def merge(self, entity: str, batch: pa.RecordBatch, keys: Sequence[str]) -> MergeCounts:
+        """Upsert ``batch`` (unique keys) by ``keys``; unchanged rows are not rewritten."""
+
+    @abstractmethod
+    def quarantine(self, entity: str, rejects: Sequence[RowError]) -> None:
+        """Keep failed rows for fixing and replay (table _syncline_rejects or a file)."""
+
+    @abstractmethod
+    def load_watermark(self, scope: str) -> str | None:
+        """The committed watermark of ``scope`` (project/task), or None."""
+
+    @abstractmethod
+    def save_watermark(self, scope: str, value: str) -> None:
+        """Store the watermark in the current transaction."""
+
+    def rollback_only(self) -> None:
+        """Make every later transaction roll back (plan mode: compute, write nothing)."""
+        self.dry_run = True
+
+    dry_run: bool = False

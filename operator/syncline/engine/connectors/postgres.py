@@ -1,0 +1,310 @@
+"""PostgreSQL: read with a server-side cursor, merge with COPY + one INSERT … ON CONFLICT.
+
+The merge statement only updates rows whose mapped columns differ
+(``IS DISTINCT FROM``), so re-syncing identical data rewrites nothing, and
+``RETURNING (xmax = 0)`` tells inserts from updates in the same round trip.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any
+
+import psycopg
+import pyarrow as pa
+import pyarrow.csv as pacsv
+from psycopg import sql
+
+from syncline.api.connection import ConnectionSpec, Entity
+from syncline.api.run import RowError
+from syncline.engine.connectors.base import Capabilities, MergeCounts, Sink, Source
+from syncline.engine.connectors.common import (
+    INTERNAL_TABLES,
+    REJECTS_TABLE,
+    STATE_TABLE,
+    arrow_type,
+    build_entity,
+    entity_schema,
+    not_found,
+    rows_to_batch,
+)
+from syncline.errors import SynclineError
+
+_COLUMNS = """
+SELECT c.table_name, c.column_name, c.data_type, c.is_nullable = 'YES',
+       c.numeric_precision, c.numeric_scale
+FROM information_schema.columns c JOIN information_schema.tables t
+  ON t.table_schema = c.table_schema AND t.table_name = c.table_name
+WHERE c.table_schema = %s AND c.table_name = ANY(%s)
+ORDER BY c.table_name, c.ordinal_position
+"""
+_UNIQUE = """
+SELECT t.relname, array_agg(a.attname ORDER BY k.ord)
+FROM pg_index i
+JOIN pg_class t ON t.oid = i.indrelid
+JOIN pg_namespace n ON n.oid = t.relnamespace
+CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
+JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum
+WHERE n.nspname = %s AND t.relname = ANY(%s) AND i.indisunique AND i.indpred IS NULL
+GROUP BY t.relname, i.indexrelid
+"""
+_TABLES = """
+SELECT table_name FROM information_schema.tables
+WHERE table_schema = %s AND table_type IN ('BASE TABLE', 'VIEW') ORDER BY table_name
+"""
+
+
+def _type_name(data_type: str, precision: int | None, scale: int | None) -> str:
+    if data_type == "numeric" and precision is not None:
+        return f"numeric({precision},{scale or 0})"
+    return data_type
+
+
+class PostgresConnector(Source, Sink):
+    """Source and sink for PostgreSQL (psycopg 3)."""
+
+    capabilities = Capabilities(
+        source=True,
+        sink=True,
+        transactional=True,
+        ordered_incremental=True,
+        needs_unique_index=True,
+    )
+
+    def __init__(
+        self, spec: ConnectionSpec, credentials: Mapping[str, str], *, timeout_seconds: float
+    ) -> None:
+        ep = spec.endpoint
+        self.schema = ep.schema_name or "public"
+        self.endpoint = f"{ep.host}:{ep.port or 5432}/{ep.database}"
+        self.secret = spec.credentials.secret_ref.name if spec.credentials else "-"
+        self._params: dict[str, Any] = {
+            "host": ep.host,
+            "port": ep.port or 5432,
+            "dbname": ep.database,
+            "user": credentials.get("username", ""),
+            "password": credentials.get("password", ""),
+            "connect_timeout": max(1, int(timeout_seconds)),
+            "sslmode": spec.options.ssl_mode or "prefer",
+            "options": "-c TimeZone=UTC",
+            "autocommit": True,
+        }
+        self._timeout = timeout_seconds
+        self._conn: psycopg.Connection[Any] | None = None
+
+    # -- connection ------------------------------------------------------------------
+    @property
+    def conn(self) -> psycopg.Connection[Any]:
+        if self._conn is None:
+            self._conn = self._connect()
+        return self._conn
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        started = time.monotonic()
+        try:
+            return psycopg.connect(**self._params)
+        except psycopg.OperationalError as err:
+            raise self._classify(err, time.monotonic() - started) from None
+
+    def _classify(self, err: psycopg.OperationalError, elapsed: float) -> SynclineError:
+        text = str(err).lower()
+        if getattr(err, "sqlstate", None) in ("28P01", "28000") or "authentication" in text:
+            return SynclineError("AuthenticationFailed", endpoint=self.endpoint, secret=self.secret)
+        if "timeout" in text or elapsed >= self._timeout * 0.9:
+            return SynclineError("ConnectionTimeout", endpoint=self.endpoint, seconds=self._timeout)
+        detail = text.splitlines()[-1] if text else type(err).__name__
+        return SynclineError("ConnectionUnreachable", endpoint=self.endpoint, detail=detail)
+
+    def check(self) -> None:
+        self.conn.execute("SELECT 1")
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    # -- catalog ---------------------------------------------------------------------
+    def discover(self, limit: int = 200) -> tuple[list[Entity], int]:
+        names = [r[0] for r in self.conn.execute(_TABLES, (self.schema,)).fetchall()]
+        names = [n for n in names if n not in INTERNAL_TABLES]
+        entities = self._entities(names[:limit])
+        return [entities[n] for n in names[:limit] if n in entities], len(names)
+
+    def _entities(self, names: Sequence[str]) -> dict[str, Entity]:
+        columns: dict[str, list[tuple[str, str, bool]]] = {}
+        for table, col, dtype, nullable, prec, scale in self.conn.execute(
+            _COLUMNS, (self.schema, list(names))
+        ):
+            columns.setdefault(table, []).append((col, _type_name(dtype, prec, scale), nullable))
+        unique: dict[str, list[list[str]]] = {}
+        for table, cols in self.conn.execute(_UNIQUE, (self.schema, list(names))):
+            unique.setdefault(table, []).append(list(cols))
+        return {t: build_entity(t, cols, unique.get(t, [])) for t, cols in columns.items()}
+
+    def describe(self, entity: str) -> Entity:
+        found = self._entities([entity]).get(entity)
+        if found is None:
+            raise not_found(entity, self.endpoint)
+        return found
+
+    def arrow_schema(self, entity: str) -> pa.Schema:
+        return entity_schema(self.describe(entity))
+
+    def _table(self, entity: str) -> sql.Composed:
+        return sql.SQL("{}.{}").format(sql.Identifier(self.schema), sql.Identifier(entity))
+
+    # -- source ----------------------------------------------------------------------
+    def read(
+        self,
+        entity: str,
+        *,
+        batch_size: int,
+        cursor_field: str | None = None,
+        after: str | None = None,
+    ) -> Iterator[pa.RecordBatch]:
+        described = self.describe(entity)
+        schema = entity_schema(described)
+        select = sql.SQL(", ").join(
+            sql.SQL("{}::text").format(sql.Identifier(f.name))
+            if schema.field(f.name).type == pa.string()
+            else sql.Identifier(f.name)
+            for f in described.fields
+        )
+        query = sql.SQL("SELECT {} FROM {}").format(select, self._table(entity))
+        params: list[Any] = []
+        if cursor_field:
+            ctype = next(f.type for f in described.fields if f.name == cursor_field)
+            if after is not None:
+                query += sql.SQL(" WHERE {} > CAST(%s AS {})").format(
+                    sql.Identifier(cursor_field), sql.SQL(ctype)
+                )
+                params.append(after)
+            query += sql.SQL(" ORDER BY {}").format(sql.Identifier(cursor_field))
+        with self.conn.transaction(), self.conn.cursor(name="syncline_read") as cur:
+            cur.itersize = batch_size
+            cur.execute(query, params)
+            while rows := cur.fetchmany(batch_size):
+                yield rows_to_batch(rows, schema)
+
+    # -- sink ------------------------------------------------------------------------
+    def transaction(self) -> AbstractContextManager[None]:
+        return self._transaction()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        with self.conn.transaction(force_rollback=self.dry_run):
+            yield
+
+    def savepoint(self) -> AbstractContextManager[None]:
+        return self._transaction()
+
+    def merge(self, entity: str, batch: pa.RecordBatch, keys: Sequence[str]) -> MergeCounts:
+        stage = self._stage(entity, batch.schema.names)
+        buf = io.BytesIO()
+        pacsv.write_csv(batch, buf, pacsv.WriteOptions(include_header=False))
+        cols = sql.SQL(", ").join(map(sql.Identifier, batch.schema.names))
+        with self.conn.cursor() as cur:
+            cur.execute(sql.SQL("TRUNCATE {}").format(stage))
+            with cur.copy(
+                sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(stage, cols)
+            ) as cp:
+                cp.write(buf.getbuffer())
+            cur.execute(self._merge_sql(entity, stage, batch.schema.names, keys))
+            row = cur.fetchone()
+        inserted, updated = (int(row[0]), int(row[1])) if row else (0, 0)
+        return MergeCounts(inserted, updated, batch.num_rows - inserted - updated)
+
+    def _stage(self, entity: str, names: Sequence[str]) -> sql.Identifier:
+        """A temp table shaped like the batch's target columns (re-created after rollbacks)."""
+        stage = sql.Identifier(f"_syncline_stage_{abs(hash((entity, *names))) % 10**12}")
+        cols = sql.SQL(", ").join(map(sql.Identifier, names))
+        self.conn.execute(
+            sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {} AS SELECT {} FROM {} WITH NO DATA").format(
+                stage, cols, self._table(entity)
+            )
+        )
+        return stage
+
+    def _merge_sql(
+        self, entity: str, stage: sql.Identifier, names: Sequence[str], keys: Sequence[str]
+    ) -> sql.Composed:
+        cols = sql.SQL(", ").join(map(sql.Identifier, names))
+        rest = [n for n in names if n not in keys]
+        if rest:
+            sets = sql.SQL(", ").join(
+                sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(n)) for n in rest
+            )
+            old = sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(n)) for n in rest)
+            new = sql.SQL(", ").join(sql.SQL("EXCLUDED.{}").format(sql.Identifier(n)) for n in rest)
+            action = sql.SQL("DO UPDATE SET {} WHERE (ROW({})) IS DISTINCT FROM (ROW({}))").format(
+                sets, old, new
+            )
+        else:
+            action = sql.SQL("DO NOTHING").format()
+        return sql.SQL(
+            "WITH m AS (INSERT INTO {} AS t ({}) SELECT {} FROM {} ON CONFLICT ({}) {} "
+            "RETURNING (xmax = 0) AS ins) "
+            "SELECT count(*) FILTER (WHERE ins), count(*) FILTER (WHERE NOT ins) FROM m"
+        ).format(
+            self._table(entity),
+            cols,
+            cols,
+            stage,
+            sql.SQL(", ").join(map(sql.Identifier, keys)),
+            action,
+        )
+
+    def quarantine(self, entity: str, rejects: Sequence[RowError]) -> None:
+        if not rejects:
+            return
+        table = self._table(REJECTS_TABLE)
+        with self.conn.cursor() as cur:
+            cur.execute(
+                sql.SQL(
+                    "CREATE TABLE IF NOT EXISTS {} (id bigserial PRIMARY KEY, "
+                    "rejected_at timestamptz NOT NULL DEFAULT now(), entity text, task text, "
+                    "key text, field text, code int, message text)"
+                ).format(table)
+            )
+            cur.executemany(
+                sql.SQL(
+                    "INSERT INTO {} (entity, task, key, field, code, message) "
+                    "VALUES (%s, %s, %s, %s, %s, %s)"
+                ).format(table),
+                [(entity, r.task, r.key, r.field, r.code, r.message) for r in rejects],
+            )
+
+    def _ensure_state(self) -> None:
+        self.conn.execute(
+            sql.SQL(
+                "CREATE TABLE IF NOT EXISTS {} (scope text PRIMARY KEY, watermark text NOT NULL, "
+                "updated_at timestamptz NOT NULL DEFAULT now())"
+            ).format(self._table(STATE_TABLE))
+        )
+
+    def load_watermark(self, scope: str) -> str | None:
+        with self.conn.transaction():
+            self._ensure_state()
+            row = self.conn.execute(
+                sql.SQL("SELECT watermark FROM {} WHERE scope = %s").format(
+                    self._table(STATE_TABLE)
+                ),
+                (scope,),
+            ).fetchone()
+        return str(row[0]) if row else None
+
+    def save_watermark(self, scope: str, value: str) -> None:
+        self._ensure_state()
+        self.conn.execute(
+            sql.SQL(
+                "INSERT INTO {} (scope, watermark) VALUES (%s, %s) ON CONFLICT (scope) "
+                "DO UPDATE SET watermark = EXCLUDED.watermark, updated_at = now()"
+            ).format(self._table(STATE_TABLE)),
+            (scope, value),
+        )
+
+
+__all__ = ["PostgresConnector", "arrow_type"]

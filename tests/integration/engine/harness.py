@@ -1,0 +1,191 @@
+"""Test harnesses: create a table/file with rows in each real system and read it back.
+
+Written with each system's own client (not the connector under test), so the contract
+tests check the connectors against the real thing.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import pymysql
+
+from syncline.api.connection import ConnectionSpec
+from syncline.devcluster.databases import DatabaseAccess
+
+SQL_TYPES = {
+    pa.int64(): ("bigint", "bigint", "INTEGER"),
+    pa.string(): ("text", "varchar(200)", "TEXT"),
+    pa.float64(): ("double precision", "double", "REAL"),
+    pa.timestamp("us"): ("timestamp", "datetime(6)", "TEXT"),
+    pa.bool_(): ("boolean", "tinyint(1)", "INTEGER"),
+}
+
+
+@dataclass
+class Harness:
+    """One real system a connector talks to."""
+
+    kind: str
+    spec: ConnectionSpec
+    credentials: dict[str, str] = field(default_factory=dict)
+    access: DatabaseAccess | None = None
+    directory: Path | None = None
+    file_suffix: str = ".csv"
+
+    # -- writing fixtures ----------------------------------------------------------
+    def create(
+        self,
+        entity: str,
+        table: pa.Table,
+        keys: list[str] | None = None,
+        not_null: tuple[str, ...] = (),
+    ) -> None:
+        if self.kind == "file":
+            assert self.directory is not None
+            path = self.directory / f"{entity}{self.file_suffix}"
+            if self.file_suffix == ".parquet":
+                pq.write_table(table, path)
+            elif self.file_suffix == ".jsonl":
+                path.write_text("".join(_json_line(r) for r in table.to_pylist()))
+            else:
+                pacsv.write_csv(table, path)
+            return
+        index = {"postgresql": 0, "mysql": 1, "sqlite": 2}[self.kind]
+        cols = []
+        for f in table.schema:
+            null = " NOT NULL" if f.name in not_null else ""
+            cols.append(f"{self._q(f.name)} {SQL_TYPES[f.type][index]}{null}")
+        if keys:
+            cols.append(f"PRIMARY KEY ({', '.join(self._q(k) for k in keys)})")
+        self.execute(f"CREATE TABLE {self._q(entity)} ({', '.join(cols)})")
+        if table.num_rows:
+            marks = ", ".join(["%s" if self.kind != "sqlite" else "?"] * table.num_columns)
+            names = ", ".join(self._q(n) for n in table.schema.names)
+            rows = [tuple(r.values()) for r in table.to_pylist()]
+            self.execute(f"INSERT INTO {self._q(entity)} ({names}) VALUES ({marks})", rows)
+
+    def _q(self, name: str) -> str:
+        return f"`{name}`" if self.kind == "mysql" else f'"{name}"'
+
+    def execute(self, statement: str, rows: list[tuple[Any, ...]] | None = None) -> list[Any]:
+        """Run SQL in the system (committed) and return fetched rows, if any."""
+        if self.kind == "postgresql":
+            assert self.access is not None
+            with psycopg.connect(self.access.dsn, autocommit=True) as conn, conn.cursor() as cur:
+                if rows:
+                    cur.executemany(statement, rows)
+                    return []
+                cur.execute(statement)
+                return cur.fetchall() if cur.description else []
+        if self.kind == "mysql":
+            assert self.access is not None
+            conn = pymysql.connect(
+                host=self.access.host,
+                port=self.access.port,
+                user=self.access.user,
+                password=self.access.password,
+                database=self.access.database,
+                autocommit=True,
+            )
+            with conn, conn.cursor() as cur:
+                if rows:
+                    cur.executemany(statement, rows)
+                    return []
+                cur.execute(statement)
+                return list(cur.fetchall()) if cur.description else []
+        assert self.spec.endpoint.path
+        with sqlite3.connect(self.spec.endpoint.path) as conn:
+            if rows:
+                conn.executemany(statement, rows)
+                return []
+            return conn.execute(statement).fetchall()
+
+    # -- reading back --------------------------------------------------------------
+    def content(self, entity: str, order_by: str = "id") -> list[dict[str, Any]]:
+        """Every row of the entity, as dicts ordered by ``order_by``."""
+        if self.kind == "file":
+            assert self.directory is not None
+            path = next(self.directory.glob(f"{entity}.*"))
+            table = (
+                pq.read_table(path)
+                if path.suffix == ".parquet"
+                else pacsv.read_csv(
+                    path,
+                    convert_options=pacsv.ConvertOptions(
+                        strings_can_be_null=True, quoted_strings_can_be_null=False
+                    ),
+                )
+            )
+            return sorted(table.to_pylist(), key=lambda r: r[order_by])
+        if self.kind == "postgresql":
+            assert self.access is not None
+            with psycopg.connect(self.access.dsn) as conn:
+                cur = conn.execute(f'SELECT * FROM "{entity}" ORDER BY "{order_by}"')
+                names = [d.name for d in cur.description or []]
+                return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+        if self.kind == "mysql":
+            assert self.access is not None
+            conn = pymysql.connect(
+                host=self.access.host,
+                port=self.access.port,
+                user=self.access.user,
+                password=self.access.password,
+                database=self.access.database,
+                cursorclass=pymysql.cursors.DictCursor,
+            )
+            with conn, conn.cursor() as cur:
+                cur.execute(f"SELECT * FROM `{entity}` ORDER BY `{order_by}`")
+                return list(cur.fetchall())
+        assert self.spec.endpoint.path
+        with sqlite3.connect(self.spec.endpoint.path) as conn:
+            conn.row_factory = sqlite3.Row
+            rows = conn.execute(f'SELECT * FROM "{entity}" ORDER BY "{order_by}"').fetchall()
+            return [dict(r) for r in rows]
+
+
+def _json_line(row: dict[str, Any]) -> str:
+    import json
+
+    return json.dumps(row, default=str) + "\n"
+
+
+def postgres_harness(db: DatabaseAccess) -> Harness:
+    spec = ConnectionSpec.model_validate(
+        {
+            "type": "postgresql",
+            "endpoint": {"host": db.host, "port": db.port, "database": db.database},
+            "credentials": {"secretRef": {"name": "pg-creds"}},
+        }
+    )
+    return Harness("postgresql", spec, db.credentials, access=db)
+
+
+def mysql_harness(db: DatabaseAccess) -> Harness:
+    spec = ConnectionSpec.model_validate(
+        {
+            "type": "mysql",
+            "endpoint": {"host": db.host, "port": db.port, "database": db.database},
+            "credentials": {"secretRef": {"name": "mysql-creds"}},
+        }
+    )
+    return Harness("mysql", spec, db.credentials, access=db)
+
+
+def sqlite_harness(directory: Path) -> Harness:
+    spec = ConnectionSpec.model_validate(
+        {"type": "sqlite", "endpoint": {"path": str(directory / "data.db")}}
+    )
+    return Harness("sqlite", spec)
+
+
+def file_harness(directory: Path, suffix: str) -> Harness:
+    spec = ConnectionSpec.model_validate({"type": "file", "endpoint": {"path": str(directory)}})
+    return Harness("file", spec, directory=directory, file_suffix=suffix)
