@@ -1,0 +1,62 @@
+"""``syncline dev up|down|status``: a local control plane, node agent and databases."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from syncline.devcluster.binaries import repo_root
+from syncline.devcluster.environment import DEFAULT_STATE_DIR, DevEnvironment
+
+STATE_DIR_OPTION = click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEFAULT_STATE_DIR,
+    show_default=True,
+    help="Where certificates, kubeconfig, logs, pids and data live.",
+)
+
+
+@click.group()
+def dev() -> None:
+    """Run a real local Kubernetes control plane (etcd, kube-apiserver,
+    kube-controller-manager) and a node agent that runs pods as local processes."""
+
+
+@dev.command()
+@STATE_DIR_OPTION
+@click.option("--with-postgres", is_flag=True, help="Also start PostgreSQL 15 with a database.")
+def up(state_dir: Path, with_postgres: bool) -> None:
+    """Start the dev cluster, install Syncline's CRDs, print how to use it."""
+    environment = DevEnvironment(state_dir)
+    info = environment.start(crds=repo_root() / "crds", postgres=with_postgres)
+    click.echo(f"# control plane ready in {info.seconds_to_ready:.1f}s at {info.server}", err=True)
+    click.echo(f"# logs: {state_dir / 'logs'}; stop with: syncline dev down", err=True)
+    if info.postgres_env:
+        click.echo(f"# PostgreSQL DSN in {info.postgres_env}", err=True)
+        click.echo(f"set -a; . {info.postgres_env}; set +a")
+    click.echo(f"export KUBECONFIG={info.kubeconfig}")
+
+
+@dev.command()
+@STATE_DIR_OPTION
+def down(state_dir: Path) -> None:
+    """Stop everything `syncline dev up` started from this state directory."""
+    stopped = DevEnvironment(state_dir).stop()
+    click.echo(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
+
+
+@dev.command()
+@STATE_DIR_OPTION
+def status(state_dir: Path) -> None:
+    """Show each component and whether it runs; exit 1 if any recorded one is down."""
+    components = DevEnvironment(state_dir).status()
+    if not components:
+        click.echo("no dev environment recorded in " + str(state_dir))
+        raise SystemExit(1)
+    for name, alive in components.items():
+        click.echo(f"{name:<26}{'running' if alive else 'stopped'}")
+    if not all(components.values()):
+        raise SystemExit(1)
+    click.echo(f"export KUBECONFIG={state_dir / 'kubeconfig'}")

@@ -1,0 +1,181 @@
+"""etcd + kube-apiserver + kube-controller-manager on free loopback ports.
+
+The flags mirror what kubeadm sets up, minus what a single loopback machine does
+not need: RBAC and client-certificate authentication are real, the API server
+serves TLS only, service-account tokens are signed, and the controller-manager runs
+each controller under its own service account. There is no kube-scheduler and no
+kubelet: the node agent binds and runs pods (see nodeagent/).
+"""
+
+from __future__ import annotations
+
+import shutil
+import ssl
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from syncline.devcluster.binaries import k8s_bin_dir
+from syncline.devcluster.kubeconfig import write_kubeconfig
+from syncline.devcluster.pki import Pki, create_pki
+from syncline.devcluster.process import free_port, wait_until
+from syncline.devcluster.supervisor import Supervisor
+
+SERVICE_ACCOUNT_ISSUER = "https://kubernetes.default.svc.cluster.local"
+SERVICE_CIDR = "10.0.0.0/24"
+READY_TIMEOUT = 90.0
+CONTROLLERS = (
+    "cronjob-controller",
+    "job-controller",
+    "garbage-collector-controller",
+    "namespace-controller",
+    "ttl-after-finished-controller",
+    "serviceaccount-token-controller",
+    "serviceaccount-controller",
+    "root-ca-certificate-publisher-controller",
+    "clusterrole-aggregation-controller",
+    "deployment-controller",
+    "replicaset-controller",
+    "pod-garbage-collector-controller",
+)
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """Where the started control plane listens and how to reach it."""
+
+    server: str
+    kubeconfig: Path
+    etcd: str
+
+
+class ControlPlane:
+    """Starts the three control-plane processes under a Supervisor, in dependency order."""
+
+    def __init__(self, supervisor: Supervisor, bin_dir: Path | None = None) -> None:
+        self.supervisor = supervisor
+        self.state_dir = supervisor.state_dir
+        self.bin_dir = bin_dir
+        self.pki: Pki | None = None
+
+    def start(self) -> Endpoints:
+        """Start everything and return once the API server is ready; ~seconds when cached."""
+        bin_dir = self.bin_dir or k8s_bin_dir()
+        pki_dir = self.state_dir / "pki"
+        shutil.rmtree(pki_dir, ignore_errors=True)
+        self.pki = pki = create_pki(pki_dir)
+        etcd = self._start_etcd(bin_dir)
+        server = self._start_apiserver(bin_dir, pki, etcd)
+        kubeconfig = write_kubeconfig(
+            self.state_dir / "kubeconfig", server, pki.ca.cert, pki.admin, "syncline-admin"
+        )
+        context = _tls_context(pki)
+        self._wait_ready("kube-apiserver", f"{server}/readyz", context)
+        self._start_controller_manager(bin_dir, pki, server)
+        endpoints = Endpoints(server=server, kubeconfig=kubeconfig, etcd=etcd)
+        self.supervisor.set_info(server=server, kubeconfig=str(kubeconfig))
+        return endpoints
+
+    def _wait_ready(self, name: str, url: str, context: ssl.SSLContext | None) -> None:
+        """Poll url; fail fast, with the log's tail, if the component exits instead."""
+
+        def ready() -> bool:
+            if not self.supervisor.status().get(name, False):
+                log = self.state_dir / "logs" / f"{name}.log"
+                tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:])
+                raise RuntimeError(f"{name} exited during start-up; log {log} ends:\n{tail}")
+            return _ok(url, context)
+
+        wait_until(ready, READY_TIMEOUT, name)
+
+    def _start_etcd(self, bin_dir: Path) -> str:
+        data_dir = self.state_dir / "etcd"
+        shutil.rmtree(data_dir, ignore_errors=True)  # a dev cluster starts empty
+        client, peer = f"http://127.0.0.1:{free_port()}", f"http://127.0.0.1:{free_port()}"
+        self.supervisor.launch(
+            "etcd",
+            [
+                str(bin_dir / "etcd"),
+                "--name=syncline-dev",
+                f"--data-dir={data_dir}",
+                f"--listen-client-urls={client}",
+                f"--advertise-client-urls={client}",
+                f"--listen-peer-urls={peer}",
+                f"--initial-advertise-peer-urls={peer}",
+                f"--initial-cluster=syncline-dev={peer}",
+                "--unsafe-no-fsync",  # throwaway data; fsync dominates start-up time
+                "--log-level=warn",
+            ],
+        )
+        self._wait_ready("etcd", f"{client}/health", None)
+        return client
+
+    def _start_apiserver(self, bin_dir: Path, pki: Pki, etcd: str) -> str:
+        port = free_port()
+        self.supervisor.launch(
+            "kube-apiserver",
+            [
+                str(bin_dir / "kube-apiserver"),
+                f"--etcd-servers={etcd}",
+                "--bind-address=127.0.0.1",
+                "--advertise-address=127.0.0.1",
+                f"--secure-port={port}",
+                f"--cert-dir={self.state_dir / 'apiserver'}",
+                f"--tls-cert-file={pki.apiserver.cert}",
+                f"--tls-private-key-file={pki.apiserver.key}",
+                f"--client-ca-file={pki.ca.cert}",
+                "--authorization-mode=Node,RBAC",
+                f"--service-account-issuer={SERVICE_ACCOUNT_ISSUER}",
+                f"--service-account-key-file={pki.sa_public}",
+                f"--service-account-signing-key-file={pki.sa_private}",
+                f"--service-cluster-ip-range={SERVICE_CIDR}",
+                "--endpoint-reconciler-type=none",
+                "--profiling=false",
+            ],
+        )
+        return f"https://127.0.0.1:{port}"
+
+    def _start_controller_manager(self, bin_dir: Path, pki: Pki, server: str) -> None:
+        kubeconfig = write_kubeconfig(
+            self.state_dir / "controller-manager.kubeconfig",
+            server,
+            pki.ca.cert,
+            pki.controller_manager,
+            "system:kube-controller-manager",
+        )
+        self.supervisor.launch(
+            "kube-controller-manager",
+            [
+                str(bin_dir / "kube-controller-manager"),
+                f"--kubeconfig={kubeconfig}",
+                f"--authentication-kubeconfig={kubeconfig}",
+                f"--authorization-kubeconfig={kubeconfig}",
+                "--bind-address=127.0.0.1",
+                f"--secure-port={free_port()}",
+                f"--cert-dir={self.state_dir / 'controller-manager'}",
+                "--leader-elect=false",
+                f"--controllers={','.join(CONTROLLERS)}",
+                "--use-service-account-credentials=true",
+                f"--service-account-private-key-file={pki.sa_private}",
+                f"--root-ca-file={pki.ca.cert}",
+                f"--service-cluster-ip-range={SERVICE_CIDR}",
+            ],
+        )
+
+
+def _tls_context(pki: Pki) -> ssl.SSLContext:
+    context = ssl.create_default_context(cafile=str(pki.ca.cert))
+    context.load_cert_chain(str(pki.admin.cert), str(pki.admin.key))
+    return context
+
+
+def _ok(url: str, context: ssl.SSLContext | None) -> bool:
+    """Whether GET url answers 200 right now (connection errors just mean not yet)."""
+    try:
+        with urllib.request.urlopen(url, timeout=2, context=context) as response:  # noqa: S310
+            return bool(response.status == 200)
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        time.sleep(0.05)
+        return False

@@ -1,0 +1,100 @@
+"""The processes a dev environment started, recorded in ``<state>/state.json``.
+
+The record is what lets ``syncline dev down`` (a different process from the one
+that ran ``dev up``) stop everything, and lets a half-started environment be torn
+down after a failure. Components stop in reverse start order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from syncline.devcluster.process import is_alive, spawn, stop_group
+
+STATE_FILE = "state.json"
+POD_PGID_GLOB = "node/pods/*/*.pgid"
+
+
+class Supervisor:
+    """Starts components in process groups of their own and remembers them on disk."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.state_dir = state_dir
+        self.path = state_dir / STATE_FILE
+
+    def read(self) -> dict[str, Any]:
+        """The recorded state: {"components": [...], "info": {...}}."""
+        if not self.path.is_file():
+            return {"components": [], "info": {}}
+        data: dict[str, Any] = json.loads(self.path.read_text())
+        return data
+
+    def _write(self, state: dict[str, Any]) -> None:
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(state, indent=2) + "\n")
+        tmp.replace(self.path)
+
+    def launch(
+        self,
+        name: str,
+        argv: Sequence[str],
+        *,
+        env: dict[str, str] | None = None,
+        cwd: Path | None = None,
+    ) -> subprocess.Popen[bytes]:
+        """Start a component, logging to ``<state>/logs/<name>.log``, and record its pid."""
+        log = self.state_dir / "logs" / f"{name}.log"
+        process = spawn(argv, log, env=env, cwd=cwd)
+        state = self.read()
+        state["components"].append(
+            {"name": name, "pid": process.pid, "log": str(log), "program": str(argv[0])}
+        )
+        self._write(state)
+        return process
+
+    def set_info(self, **info: Any) -> None:
+        """Record facts a later command needs (kubeconfig path, server URL, database DSNs)."""
+        state = self.read()
+        state["info"].update(info)
+        self._write(state)
+
+    def status(self) -> dict[str, bool]:
+        """Each recorded component's name and whether its process is alive."""
+        return {c["name"]: is_alive(c["pid"]) for c in self.read()["components"]}
+
+    def stop_all(self, grace_seconds: float = 10.0) -> list[str]:
+        """Stop every recorded component, newest first; return the names stopped."""
+        state = self.read()
+        stopped = []
+        for component in reversed(state["components"]):
+            if _runs(component["pid"], component.get("program", "")):
+                stop_group(component["pid"], grace_seconds)
+                stopped.append(component["name"])
+        self._kill_orphaned_pods()
+        state["components"] = []
+        if self.path.parent.is_dir():
+            self._write(state)
+        return stopped
+
+    def _kill_orphaned_pods(self) -> None:
+        """Pod processes outlive a node agent that was SIGKILLed; their pgids are on disk."""
+        for pgid_file in self.state_dir.glob(POD_PGID_GLOB):
+            with contextlib.suppress(ValueError, OSError):
+                pgid = int(pgid_file.read_text())
+                if pgid > 1 and pgid != os.getpgrp():
+                    stop_group(pgid, grace_seconds=2.0)
+
+
+def _runs(pid: int, program: str) -> bool:
+    """Whether pid is still the process we started (pids are reused after it exits)."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    return program.encode() in cmdline
