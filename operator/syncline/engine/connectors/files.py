@@ -220,11 +220,10 @@ class FileConnector(Source, Sink):
             existing_count, changed = (int(row[0]), int(row[1])) if row else (0, 0)
             extra = [n for n in existing.schema.names if n not in batch.schema.names]
             carried = "".join(f', e."{n}"' for n in extra)
-            merged = duck_table(
-                con.execute(
-                    f"SELECT * FROM e ANTI JOIN b USING ({using}) UNION ALL BY NAME "
-                    f"SELECT b.*{carried} FROM b LEFT JOIN e USING ({using})"
-                )
+            merged = duck_query(
+                con,
+                f"SELECT * FROM e ANTI JOIN b USING ({using}) UNION ALL BY NAME "
+                f"SELECT b.*{carried} FROM b LEFT JOIN e USING ({using})",
             )
         finally:
             con.close()
