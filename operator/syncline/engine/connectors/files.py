@@ -214,10 +214,9 @@ class FileConnector(Source, Sink):
             using = ", ".join(f'"{k}"' for k in keys)
             rest = [n for n in batch.schema.names if n not in keys and n in existing.schema.names]
             differs = " OR ".join(f'e."{n}" IS DISTINCT FROM b."{n}"' for n in rest) or "false"
-            row = con.sql(
+            [(existing_count, changed)] = con.sql(
                 f"SELECT count(*), count(*) FILTER (WHERE {differs}) FROM b JOIN e USING ({using})"
-            ).fetchone()
-            existing_count, changed = (int(row[0]), int(row[1])) if row else (0, 0)
+            ).fetchall()
             extra = [n for n in existing.schema.names if n not in batch.schema.names]
             carried = "".join(f', e."{n}"' for n in extra)
             merged = duck_query(
