@@ -1,0 +1,41 @@
+"""An API client for wherever Syncline runs: a pod, the local node agent, or a laptop."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from kubernetes import client, config
+from kubernetes.config.incluster_config import InClusterConfigLoader
+
+SERVICE_ACCOUNT_DIR = "var/run/secrets/kubernetes.io/serviceaccount"
+
+
+def api_client() -> client.ApiClient:
+    """In-cluster credentials when running in a pod, else the kubeconfig.
+
+    The local node agent runs pods as processes and materialises their volumes
+    under ``$SYNCLINE_SANDBOX``; the service-account token is then found there
+    rather than at the absolute path, with the same least-privilege identity.
+    """
+    account = Path(os.environ.get("SYNCLINE_SANDBOX", "/")) / SERVICE_ACCOUNT_DIR
+    configuration = client.Configuration()
+    if os.environ.get("KUBERNETES_SERVICE_HOST") and (account / "token").exists():
+        loader = InClusterConfigLoader(  # type: ignore[no-untyped-call]
+            token_filename=str(account / "token"), cert_filename=str(account / "ca.crt")
+        )
+        loader.load_and_set(configuration)  # type: ignore[no-untyped-call]
+    else:
+        config.load_kube_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+    return client.ApiClient(configuration)
+
+
+def loosely(api: Any) -> Any:
+    """An API object whose methods take plain dict bodies.
+
+    The client accepts JSON-shaped dicts for any body at runtime (and we build
+    manifests as dicts with pure builders), but its type hints name only the
+    generated model classes.
+    """
+    return api

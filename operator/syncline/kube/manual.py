@@ -1,0 +1,119 @@
+"""Manual runs, retries and stopping stuck runs, through the Kubernetes API.
+
+A manual run is a Job made from the project's CronJob template and owned by the
+CronJob, so ``concurrencyPolicy: Forbid`` also keeps the schedule from starting a
+run beside it. Overlap is refused up front with 1670 PendingRunAlreadyExists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+
+from syncline.api import GROUP, VERSION
+from syncline.api.run import RunResult, Trigger
+from syncline.errors import SynclineError
+from syncline.history.naming import PROJECT_LABEL, manual_job_name, run_name_for_job
+from syncline.kube.client import loosely
+from syncline.scheduling.cronjob import build_job_from_cronjob, cronjob_name
+
+RUNS = "integrationruns"
+
+
+@dataclass(frozen=True)
+class StartedRun:
+    job: str
+    run: str
+
+
+def active_run(api: client.ApiClient, namespace: str, project: str) -> str | None:
+    """The name of a Job of this project that has not finished, if any."""
+    jobs = client.BatchV1Api(api).list_namespaced_job(
+        namespace, label_selector=f"{PROJECT_LABEL}={project}"
+    )
+    for job in jobs.items:
+        meta = job.metadata
+        if meta and not _job_finished(job) and meta.deletion_timestamp is None:
+            return str(meta.name)
+    return None
+
+
+def start_run(
+    api: client.ApiClient,
+    namespace: str,
+    project: str,
+    token: str | None = None,
+    trigger: Trigger = Trigger.MANUAL,
+) -> StartedRun:
+    """Start a run of ``project`` now; the same token never starts two runs."""
+    busy = active_run(api, namespace, project)
+    if busy is not None:
+        raise SynclineError("PendingRunAlreadyExists", name=project, run=busy)
+    batch = client.BatchV1Api(api)
+    try:
+        cronjob = batch.read_namespaced_cron_job(cronjob_name(project), namespace)
+    except ApiException as err:
+        if err.status == 404:
+            raise SynclineError("ItemNotFound", kind="CronJob of project", name=project) from err
+        raise
+    name = manual_job_name(project, token or datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f"))
+    manifest = loosely(api).sanitize_for_serialization(cronjob)
+    job = build_job_from_cronjob(manifest, name, trigger)
+    try:
+        loosely(batch).create_namespaced_job(namespace, job)
+    except ApiException as err:
+        if err.status == 409:
+            raise SynclineError("ActionAlreadyPerformed", action=f"run-now {token}") from err
+        raise
+    return StartedRun(job=name, run=run_name_for_job(name))
+
+
+def fail_run(api: client.ApiClient, namespace: str, run: str, user: str) -> None:
+    """Mark a stuck Pending/Running run as Error and stop its Job (and so its pod)."""
+    custom = client.CustomObjectsApi(api)
+    try:
+        obj: Any = custom.get_namespaced_custom_object(GROUP, VERSION, namespace, RUNS, run)
+    except ApiException as err:
+        if err.status == 404:
+            raise SynclineError("RunNotFound", name=run) from err
+        raise
+    result = obj.get("status", {}).get("result", RunResult.PENDING.value)
+    if RunResult(result).finished:
+        raise SynclineError("RunCannotBeCancelled", name=run, result=result)
+    marked = SynclineError("RunMarkedFailed", name=run, user=user)
+    ended = datetime.now(UTC).replace(microsecond=0)
+    custom.patch_namespaced_custom_object_status(
+        GROUP,
+        VERSION,
+        namespace,
+        RUNS,
+        run,
+        {
+            "status": {
+                "result": RunResult.ERROR.value,
+                "errorCode": marked.code,
+                "message": str(marked),
+                "completionTime": ended.isoformat().replace("+00:00", "Z"),
+            }
+        },
+    )
+    job = obj.get("spec", {}).get("jobRef", {}).get("name")
+    if job:
+        try:
+            client.BatchV1Api(api).delete_namespaced_job(
+                job, namespace, propagation_policy="Background"
+            )
+        except ApiException as err:
+            if err.status != 404:
+                raise
+
+
+def _job_finished(job: client.V1Job) -> bool:
+    for condition in (job.status.conditions if job.status else None) or []:
+        if condition.type in ("Complete", "Failed") and condition.status == "True":
+            return True
+    return False

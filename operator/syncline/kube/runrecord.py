@@ -1,0 +1,165 @@
+"""Write an IntegrationRun as the engine goes: created once, Running with progress, then final.
+
+The run is named after its Job, so whoever creates it first (this engine or the
+operator watching Jobs) wins and the other sees AlreadyExists: exactly one run per Job.
+Progress patches are throttled so a fast run does not flood the API server.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+
+from syncline.api import GROUP, VERSION
+from syncline.api.run import IntegrationRunStatus, RunResult, Trigger
+from syncline.errors import SynclineError
+from syncline.history.naming import PROJECT_LABEL, TRIGGER_LABEL, log_config_map_name
+from syncline.kube.client import loosely
+
+PLURAL = "integrationruns"
+MAX_LOG_BYTES = 900_000
+"""A ConfigMap holds at most 1 MiB; the log keeps its head and tail within this."""
+
+
+def now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+class RunRecord:
+    """The IntegrationRun of one execution, seen from the process doing the run."""
+
+    def __init__(
+        self,
+        api: client.ApiClient,
+        namespace: str,
+        name: str,
+        project: str,
+        trigger: Trigger,
+        progress_interval: float = 2.0,
+    ) -> None:
+        self.custom = client.CustomObjectsApi(api)
+        self.core = client.CoreV1Api(api)
+        self.namespace, self.name, self.project, self.trigger = namespace, name, project, trigger
+        self.progress_interval = progress_interval
+        self._last_progress = 0.0
+        self.uid: str | None = None
+
+    def ensure(self, project_uid: str | None, job_name: str | None) -> None:
+        """Create the run unless it exists; either way remember its uid."""
+        body: dict[str, Any] = {
+            "apiVersion": f"{GROUP}/{VERSION}",
+            "kind": "IntegrationRun",
+            "metadata": {
+                "name": self.name,
+                "labels": {PROJECT_LABEL: self.project, TRIGGER_LABEL: self.trigger.value},
+            },
+            "spec": {"projectRef": {"name": self.project}, "trigger": self.trigger.value},
+        }
+        if job_name:
+            body["spec"]["jobRef"] = {"name": job_name}
+        if project_uid:
+            body["metadata"]["ownerReferences"] = [
+                {
+                    "apiVersion": f"{GROUP}/{VERSION}",
+                    "kind": "IntegrationProject",
+                    "name": self.project,
+                    "uid": project_uid,
+                }
+            ]
+        try:
+            created: Any = self.custom.create_namespaced_custom_object(
+                GROUP, VERSION, self.namespace, PLURAL, body
+            )
+        except ApiException as err:
+            if err.status != 409:
+                raise
+            created = self.custom.get_namespaced_custom_object(
+                GROUP, VERSION, self.namespace, PLURAL, self.name
+            )
+        self.uid = created["metadata"]["uid"]
+
+    def started(self) -> None:
+        self._patch({"result": RunResult.RUNNING.value, "startTime": _iso(now())})
+
+    def progress(self, status: IntegrationRunStatus) -> None:
+        """Running with the counts so far, at most once per ``progress_interval``."""
+        if time.monotonic() - self._last_progress < self.progress_interval:
+            return
+        self._last_progress = time.monotonic()
+        self._patch(_without_timing(status, RunResult.RUNNING))
+
+    def finished(self, status: IntegrationRunStatus) -> None:
+        wire = status.model_dump(mode="json", by_alias=True, exclude_none=True)
+        wire.setdefault("completionTime", _iso(now()))
+        self._patch(wire)
+
+    def failed(self, error: SynclineError, started: datetime) -> None:
+        """The run could not run at all (validation, connection, missing credential)."""
+        ended = now()
+        self._patch(
+            {
+                "result": RunResult.ERROR.value,
+                "errorCode": error.code,
+                "message": str(error),
+                "startTime": _iso(started),
+                "completionTime": _iso(ended),
+                "durationSeconds": (ended - started).total_seconds(),
+            }
+        )
+
+    def store_log(self, text: str) -> None:
+        """Keep the full run log in a ConfigMap owned by the run (deleted with it)."""
+        name = log_config_map_name(self.name)
+        body = {
+            "metadata": {
+                "name": name,
+                "labels": {PROJECT_LABEL: self.project, "syncline.dev/run": self.name},
+                "ownerReferences": [
+                    {
+                        "apiVersion": f"{GROUP}/{VERSION}",
+                        "kind": "IntegrationRun",
+                        "name": self.name,
+                        "uid": self.uid,
+                    }
+                ],
+            },
+            "data": {"run.log": _bounded(text)},
+        }
+        try:
+            loosely(self.core).create_namespaced_config_map(self.namespace, body)
+        except ApiException as err:
+            if err.status != 409:
+                raise
+            loosely(self.core).replace_namespaced_config_map(name, self.namespace, body)
+        self._patch({"logRef": name})
+
+    def _patch(self, status: dict[str, Any]) -> None:
+        self.custom.patch_namespaced_custom_object_status(
+            GROUP, VERSION, self.namespace, PLURAL, self.name, {"status": status}
+        )
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def _without_timing(status: IntegrationRunStatus, result: RunResult) -> dict[str, Any]:
+    wire = status.model_dump(
+        mode="json", by_alias=True, exclude_none=True, exclude={"completion_time", "start_time"}
+    )
+    wire["result"] = result.value
+    return wire
+
+
+def _bounded(text: str) -> str:
+    data = text.encode()
+    if len(data) <= MAX_LOG_BYTES:
+        return text
+    half = MAX_LOG_BYTES // 2
+    head = data[:half].decode(errors="ignore")
+    tail = data[-half:].decode(errors="ignore")
+    return f"{head}\n... {len(data) - 2 * half} bytes of log omitted ...\n{tail}"
