@@ -46,7 +46,8 @@ def crd_for(kind: type[Resource]) -> dict[str, Any]:
         "properties": {
             "apiVersion": {"type": "string", "description": "APIVersion of the object."},
             "kind": {"type": "string", "description": "Kind of the object."},
-            "metadata": {"type": "object", "description": "Standard object metadata."},
+            # The API server allows nothing but `type` here (not even a description).
+            "metadata": {"type": "object"},
             "spec": spec,
             "status": status,
         },
