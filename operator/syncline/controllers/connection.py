@@ -1,0 +1,201 @@
+"""Connection: resolve the Secret, test the system, discover its catalog, report truthfully.
+
+The Secret's values live only in local variables on their way to the connector check;
+every message that leaves this module goes through :func:`redact` first, in case a
+driver echoes a credential in an error.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import hashlib
+import json
+import logging
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import kopf
+from pydantic import ValidationError
+
+from syncline.api.base import GROUP, VERSION
+from syncline.api.connection import MAX_ENTITIES, REQUIRED_SECRET_KEYS, ConnectionSpec, Entity
+from syncline.controllers import kube
+from syncline.controllers.dependencies import request_reconcile, users_of_connection
+from syncline.controllers.publish import publish
+from syncline.controllers.settings import current
+from syncline.controllers.status import Verdict, failed, ready_condition, succeeded
+from syncline.errors import SynclineError
+
+logger = logging.getLogger(__name__)
+
+REFRESH_ANNOTATION = f"{GROUP}/refresh"
+MIN_SECRET_LENGTH_TO_REDACT = 4
+_probes = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="probe")
+
+
+def describe_endpoint(spec: ConnectionSpec) -> str:
+    """Where the system is, for messages: never a URL's user info or query (tokens hide there)."""
+    ep = spec.endpoint
+    if ep.url:
+        parts = urlsplit(ep.url)
+        return f"{parts.scheme}://{parts.hostname or ''}{f':{parts.port}' if parts.port else ''}"
+    if ep.host:
+        port = f":{ep.port}" if ep.port else ""
+        return f"{ep.host}{port}/{ep.database or ''}".rstrip("/")
+    return ep.path or spec.type.value
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with every credential value replaced by ``***``."""
+    for value in sorted(secrets, key=len, reverse=True):
+        if len(value) >= MIN_SECRET_LENGTH_TO_REDACT:
+            text = text.replace(value, "***")
+    return text
+
+
+def required_credentials(
+    spec: ConnectionSpec, secret_name: str, namespace: str, data: Mapping[str, str] | None
+) -> dict[str, str]:
+    """The keys the connection type needs from the Secret; 2100 / 2101 when absent."""
+    if data is None:
+        raise SynclineError("SecretNotFound", name=secret_name, namespace=namespace)
+    needed = REQUIRED_SECRET_KEYS[spec.type]
+    missing = [k for k in needed if not data.get(k)]
+    if missing:
+        raise SynclineError(
+            "SecretKeyMissing", name=secret_name, key=", ".join(missing), type=spec.type.value
+        )
+    return {k: v for k, v in data.items() if k in needed} or dict(data)
+
+
+def probe(
+    spec: ConnectionSpec, credentials: Mapping[str, str], timeout: float
+) -> tuple[list[Entity], int]:
+    """Check the connection, then discover entities; both bounded by ``timeout`` overall.
+
+    The work runs in its own thread so a driver that ignores its timeout cannot hang the
+    handler: past the deadline the Connection reports 2003 and the thread is abandoned.
+    """
+    from syncline.engine.catalog import check_connection, discover_entities
+
+    def work() -> tuple[list[Entity], int]:
+        check_connection(spec, credentials, timeout_seconds=timeout)
+        return discover_entities(spec, credentials, timeout_seconds=timeout, limit=MAX_ENTITIES)
+
+    future = _probes.submit(work)
+    try:
+        return future.result(timeout=2 * timeout + 5)
+    except concurrent.futures.TimeoutError:
+        future.cancel()
+        raise SynclineError(
+            "ConnectionTimeout", endpoint=describe_endpoint(spec), seconds=timeout
+        ) from None
+
+
+def assess(spec: ConnectionSpec, namespace: str, timeout: float) -> tuple[Verdict, dict[str, Any]]:
+    """Credentials, check, discovery -> verdict and the catalog fields of status."""
+    secrets: list[str] = []
+    try:
+        credentials: dict[str, str] = {}
+        if spec.credentials is not None:
+            name = spec.credentials.secret_ref.name
+            credentials = required_credentials(
+                spec, name, namespace, kube.read_secret(namespace, name)
+            )
+            secrets = list(credentials.values())
+        entities, count = probe(spec, credentials, timeout)
+    except SynclineError as err:
+        return _failure(err, secrets), {}
+    except Exception as err:  # a driver's own exception: report it, redacted, as 2000
+        detail = redact(f"{type(err).__name__}: {err}", secrets)
+        unreachable = SynclineError(
+            "ConnectionUnreachable", endpoint=describe_endpoint(spec), detail=detail
+        )
+        return failed([unreachable]), {}
+    message = f"Connected to {describe_endpoint(spec)}; {count} entities discovered."
+    if count > len(entities):
+        truncated = SynclineError(
+            "CatalogTruncated", name=describe_endpoint(spec), count=count, limit=len(entities)
+        )
+        message += f" {truncated}"
+    fields = {"entityCount": count, "entities": [e.to_wire() for e in entities]}
+    return succeeded("Connected", message), fields
+
+
+def _failure(err: SynclineError, secrets: list[str]) -> Verdict:
+    """The error as a verdict, with any credential value scrubbed from its message."""
+    clean = redact(str(err), secrets)
+    if clean == str(err):
+        return failed([err])
+    return failed([SynclineError("ConnectionUnreachable", endpoint="(redacted)", detail=clean)])
+
+
+def reconcile_connection(body: Mapping[str, Any], indexes: Mapping[str, Any]) -> None:
+    """One pass: assess, write status, and nudge users when the outcome changed."""
+    meta = body["metadata"]
+    namespace, name = meta["namespace"], meta["name"]
+    previous = dict(body.get("status") or {})
+    try:
+        spec = ConnectionSpec.model_validate(body.get("spec") or {})
+    except ValidationError as err:
+        invalid = SynclineError("ParameterInvalid", field="spec", detail=_first_problem(err))
+        verdict, fields = failed([invalid]), dict[str, Any]()
+    else:
+        verdict, fields = assess(spec, namespace, current().connection_timeout_seconds)
+    fields["lastCheckTime"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    publish(kube.CONNECTION, body, verdict, fields)
+    before = outcome_digest(previous.get("conditions"), previous.get("entities"))
+    after = outcome_digest(
+        [{"type": "Ready", "status": "True" if verdict.ready else "False"}],
+        fields.get("entities", previous.get("entities")),
+    )
+    if before != after:
+        users = users_of_connection(
+            namespace, name, indexes["sets_by_connection"], indexes["projects_by_set"]
+        )
+        for kind, user in users:
+            request_reconcile(kind, namespace, user, f"Connection/{name}@{after}")
+
+
+def outcome_digest(conditions: Any, entities: Any) -> str:
+    """A short fingerprint of what users of a Connection depend on: Ready and the catalog."""
+    ready = ready_condition(conditions or [])
+    state = {"ready": (ready or {}).get("status"), "entities": entities or []}
+    return hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def _first_problem(err: ValidationError) -> str:
+    first = err.errors()[0]
+    location = ".".join(str(p) for p in first.get("loc", ()))
+    return f"{location}: {first.get('msg', 'invalid')}"
+
+
+@kopf.on.resume(GROUP, VERSION, "connections", backoff=5)
+@kopf.on.create(GROUP, VERSION, "connections", backoff=5)
+@kopf.on.update(GROUP, VERSION, "connections", backoff=5)
+def connection_changed(body: kopf.Body, **kwargs: Any) -> None:
+    """Spec, Secret reference or the refresh annotation changed: check and discover again.
+
+    ``kwargs`` carries kopf's indexes (sets_by_connection, projects_by_set) by name.
+    """
+    reconcile_connection(body, kwargs)
+
+
+@kopf.timer(GROUP, VERSION, "connections", interval=30, initial_delay=30, backoff=30)
+def connection_timer(body: kopf.Body, status: kopf.Status, **kwargs: Any) -> None:
+    """Re-discover when the catalog is older than the setting; retry failures sooner."""
+    if is_due(status, current().rediscovery_seconds, datetime.now(UTC)):
+        reconcile_connection(body, kwargs)
+
+
+def is_due(status: Mapping[str, Any], interval: float, now: datetime) -> bool:
+    """A failing connection is retried every minute; a Ready one after ``interval``."""
+    checked = status.get("lastCheckTime")
+    if not checked:
+        return True
+    age = (now - datetime.fromisoformat(str(checked).replace("Z", "+00:00"))).total_seconds()
+    ready = ready_condition(status.get("conditions"))
+    healthy = ready is not None and ready.get("status") == "True"
+    return age >= (interval if healthy else min(interval, 60.0))

@@ -1,0 +1,174 @@
+"""The operator's few calls to the Kubernetes API, with the official (blocking) client.
+
+Handlers are sync ``def`` functions, which kopf runs in a thread pool, so blocking here
+is fine. Every call names one object: the operator never lists Secrets, and it reads a
+Secret only when a Connection references it.
+"""
+
+from __future__ import annotations
+
+import base64
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import kubernetes
+from kubernetes.client.exceptions import ApiException
+
+from syncline.api.base import GROUP, VERSION
+from syncline.errors import SynclineError
+
+FIELD_MANAGER = "syncline"
+_lock = threading.Lock()
+_client: list[Any] = []
+
+
+@dataclass(frozen=True, slots=True)
+class Kind:
+    """A Syncline resource type as the custom-objects API addresses it."""
+
+    kind: str
+    plural: str
+    namespaced: bool = True
+
+
+CONNECTION = Kind("Connection", "connections")
+CONNECTION_SET = Kind("ConnectionSet", "connectionsets")
+TEMPLATE = Kind("IntegrationTemplate", "integrationtemplates")
+CLUSTER_TEMPLATE = Kind("ClusterIntegrationTemplate", "clusterintegrationtemplates", False)
+PROJECT = Kind("IntegrationProject", "integrationprojects")
+KINDS = {k.kind: k for k in (CONNECTION, CONNECTION_SET, TEMPLATE, CLUSTER_TEMPLATE, PROJECT)}
+
+
+def api_client() -> Any:
+    """One shared ApiClient: in-cluster credentials in a pod, else the kubeconfig."""
+    with _lock:
+        if not _client:
+            try:
+                kubernetes.config.load_incluster_config()  # type: ignore[no-untyped-call]
+            except kubernetes.config.ConfigException:
+                kubernetes.config.load_kube_config()  # type: ignore[no-untyped-call]
+            _client.append(kubernetes.client.ApiClient())
+        return _client[0]
+
+
+def reset_client() -> None:
+    """Forget the client (tests point the operator at a fresh control plane)."""
+    with _lock:
+        _client.clear()
+
+
+def _custom() -> Any:
+    return kubernetes.client.CustomObjectsApi(api_client())
+
+
+def get_object(kind: Kind, namespace: str | None, name: str) -> dict[str, Any] | None:
+    """The object, or None when it does not exist."""
+    api = _custom()
+    try:
+        if kind.namespaced:
+            obj = api.get_namespaced_custom_object(GROUP, VERSION, namespace, kind.plural, name)
+        else:
+            obj = api.get_cluster_custom_object(GROUP, VERSION, kind.plural, name)
+    except ApiException as err:
+        if err.status == 404:
+            return None
+        raise
+    result: dict[str, Any] = obj
+    return result
+
+
+def patch_status(kind: Kind, namespace: str | None, name: str, status: dict[str, Any]) -> None:
+    """Merge-patch the status subresource (lists such as conditions are replaced whole)."""
+    api = _custom()
+    body = {"status": status}
+    if kind.namespaced:
+        api.patch_namespaced_custom_object_status(
+            GROUP, VERSION, namespace, kind.plural, name, body
+        )
+    else:
+        api.patch_cluster_custom_object_status(GROUP, VERSION, kind.plural, name, body)
+
+
+def annotate(kind: Kind, namespace: str | None, name: str, annotations: dict[str, str]) -> None:
+    """Set annotations; a changed annotation makes kopf run the object's update handler."""
+    api = _custom()
+    body = {"metadata": {"annotations": annotations}}
+    try:
+        if kind.namespaced:
+            api.patch_namespaced_custom_object(GROUP, VERSION, namespace, kind.plural, name, body)
+        else:
+            api.patch_cluster_custom_object(GROUP, VERSION, kind.plural, name, body)
+    except ApiException as err:
+        if err.status != 404:  # gone meanwhile: nothing left to reconcile
+            raise
+
+
+def read_secret(namespace: str, name: str) -> dict[str, str] | None:
+    """The decoded data of one Secret, None if it does not exist; 2102 when forbidden.
+
+    The values are returned to the caller only to hand them to the connection check;
+    nothing here logs them, and exceptions carry names, never data.
+    """
+    core = kubernetes.client.CoreV1Api(api_client())
+    try:
+        secret = core.read_namespaced_secret(name, namespace)
+    except ApiException as err:
+        if err.status == 404:
+            return None
+        if err.status == 403:
+            raise SynclineError("SecretForbidden", name=name) from None
+        raise
+    data = secret.data or {}
+    decoded = {k: base64.b64decode(v).decode("utf-8", "replace") for k, v in data.items()}
+    decoded.update(secret.string_data or {})
+    return decoded
+
+
+def get_cronjob(namespace: str, name: str) -> dict[str, Any] | None:
+    """The CronJob as a plain dict, or None."""
+    batch = kubernetes.client.BatchV1Api(api_client())
+    try:
+        obj = batch.read_namespaced_cron_job(name, namespace)
+    except ApiException as err:
+        if err.status == 404:
+            return None
+        raise
+    result: dict[str, Any] = api_client().sanitize_for_serialization(obj)
+    return result
+
+
+def apply_cronjob(manifest: dict[str, Any]) -> dict[str, Any]:
+    """Server-side apply with force: the fields we set are ours, hand edits are reverted."""
+    batch = kubernetes.client.BatchV1Api(api_client())
+    meta = manifest["metadata"]
+    obj = batch.patch_namespaced_cron_job(
+        meta["name"],
+        meta["namespace"],
+        manifest,
+        field_manager=FIELD_MANAGER,
+        force=True,
+        _content_type="application/apply-patch+yaml",
+    )
+    result: dict[str, Any] = api_client().sanitize_for_serialization(obj)
+    return result
+
+
+def delete_cronjob(namespace: str, name: str, owner_uid: str) -> bool:
+    """Delete the CronJob if (and only if) the given project owns it; True if deleted."""
+    existing = get_cronjob(namespace, name)
+    if existing is None or not is_controlled_by(existing, owner_uid):
+        return False
+    batch = kubernetes.client.BatchV1Api(api_client())
+    try:
+        batch.delete_namespaced_cron_job(name, namespace, propagation_policy="Background")
+    except ApiException as err:
+        if err.status != 404:
+            raise
+    return True
+
+
+def is_controlled_by(obj: dict[str, Any], owner_uid: str) -> bool:
+    """Whether ``obj`` has a controller ownerReference to ``owner_uid``."""
+    refs = obj.get("metadata", {}).get("ownerReferences") or []
+    return any(r.get("controller") and r.get("uid") == owner_uid for r in refs)

@@ -1,0 +1,146 @@
+"""IntegrationProject: validate -> build -> apply -> summarize.
+
+The CronJob exists exactly while the project is valid and within the namespace quota:
+an invalid project must not run (the engine would load the invalid spec), so its
+CronJob is removed rather than left running on a stale configuration.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import kopf
+from pydantic import ValidationError
+
+from syncline.api.base import GROUP, VERSION
+from syncline.api.project import IntegrationProjectSpec
+from syncline.controllers import drift, kube
+from syncline.controllers.dependencies import (
+    counts_towards_quota,
+    quota_rank,
+    request_reconcile,
+)
+from syncline.controllers.publish import publish
+from syncline.controllers.settings import current
+from syncline.controllers.status import Verdict, failed, succeeded
+from syncline.controllers.validation import ProjectInputs, ProjectPlan, plan_project
+from syncline.errors import SynclineError
+from syncline.scheduling.cronjob import ProjectIdentity, build_cronjob, cronjob_name
+from syncline.scheduling.schedule import next_run_time
+
+logger = logging.getLogger(__name__)
+MANUAL = "manual"
+
+
+def read_inputs(namespace: str, name: str, spec: IntegrationProjectSpec) -> ProjectInputs:
+    """Fetch the set, the template and the set's member Connections."""
+    set_obj = kube.get_object(kube.CONNECTION_SET, namespace, spec.connection_set_ref.name)
+    template = None
+    if spec.template_ref is not None:
+        kind = kube.KINDS[spec.template_ref.kind]
+        home = namespace if kind.namespaced else None
+        template = kube.get_object(kind, home, spec.template_ref.name)
+    members = ((set_obj or {}).get("spec") or {}).get("connections") or []
+    connections = {
+        m["name"]: kube.get_object(kube.CONNECTION, namespace, m["connectionRef"]["name"])
+        for m in members
+    }
+    return ProjectInputs(name, spec, set_obj, template, connections)
+
+
+def quota_error(
+    namespace: str, name: str, meta: Mapping[str, Any], index: Any
+) -> SynclineError | None:
+    """2502 when older scheduled projects already fill the namespace's slots."""
+    limit = current().scheduled_project_quota
+    me = (str(meta.get("creationTimestamp") or ""), name)
+    if quota_rank(index, namespace, me) >= limit:
+        return SynclineError("ScheduledProjectQuotaExceeded", namespace=namespace, limit=limit)
+    return None
+
+
+def apply_schedule(
+    project: ProjectIdentity, spec: IntegrationProjectSpec, plan: ProjectPlan
+) -> tuple[Verdict, dict[str, Any]]:
+    """Build and server-side apply the CronJob; the verdict and status fields that follow."""
+    name = cronjob_name(project.name)
+    existing = kube.get_cronjob(project.namespace, name)
+    if existing is not None and not kube.is_controlled_by(existing, project.uid):
+        taken = SynclineError("ItemAlreadyExists", kind="CronJob", name=name)
+        return failed([taken]), {"cronJobRef": None, "nextRunTime": None}
+    manifest = build_cronjob(project, spec, plan.schedule, plan.credentials, current().engine)
+    kube.apply_cronjob(manifest)
+    drift.remember(manifest)
+    fields: dict[str, Any] = {
+        "cronJobRef": {"name": name},
+        "schedule": plan.schedule.describe() if plan.schedule else MANUAL,
+        "nextRunTime": None,
+    }
+    if plan.schedule is None:
+        return succeeded("ManualOnly", "No schedule: runs start only on request."), fields
+    if spec.suspend:
+        return succeeded("Suspended", "Scheduled runs are suspended (spec.suspend)."), fields
+    upcoming = next_run_time(plan.schedule.cron, plan.schedule.time_zone, datetime.now(UTC))
+    fields["nextRunTime"] = upcoming.strftime("%Y-%m-%dT%H:%M:%SZ") if upcoming else None
+    message = f"Runs at '{plan.schedule.cron}' ({plan.schedule.time_zone})."
+    return succeeded("Scheduled", message), fields
+
+
+def reconcile_project(body: Mapping[str, Any], indexes: Mapping[str, Any]) -> None:
+    """One pass over a project; safe to repeat and to interrupt at any point."""
+    meta = body["metadata"]
+    namespace, name = meta["namespace"], meta["name"]
+    project = ProjectIdentity(name=name, namespace=namespace, uid=meta["uid"])
+    try:
+        spec = IntegrationProjectSpec.model_validate(body.get("spec") or {})
+    except ValidationError as err:
+        detail = str(err.errors()[0].get("msg"))
+        _block(project, body, [SynclineError("ParameterInvalid", field="spec", detail=detail)])
+        return
+    plan = plan_project(read_inputs(namespace, name, spec))
+    if not plan.errors and counts_towards_quota(body.get("spec") or {}):
+        over = quota_error(namespace, name, meta, indexes["scheduled_projects"])
+        plan.errors += [over] if over else []
+    if plan.errors:
+        _block(project, body, plan.errors)
+        return
+    verdict, fields = apply_schedule(project, spec, plan)
+    publish(kube.PROJECT, body, verdict, fields)
+    if not counts_towards_quota(body.get("spec") or {}):
+        release_quota(namespace, indexes, f"IntegrationProject/{name}@{meta.get('generation')}")
+
+
+def _block(project: ProjectIdentity, body: Mapping[str, Any], errors: list[SynclineError]) -> None:
+    """Not Ready: make sure nothing runs, then say why."""
+    kube.delete_cronjob(project.namespace, cronjob_name(project.name), project.uid)
+    drift.forget(project.namespace, cronjob_name(project.name))
+    fields = {"cronJobRef": None, "nextRunTime": None, "schedule": None}
+    publish(kube.PROJECT, body, failed(errors), fields)
+
+
+def release_quota(namespace: str, indexes: Mapping[str, Any], cause: str) -> None:
+    """A slot may have opened: let projects waiting on the quota try again."""
+    limit = current().scheduled_project_quota
+    waiting = sorted({tuple(v) for v in indexes["scheduled_projects"].get(namespace, [])})
+    for _, project in waiting[max(limit - 1, 0) :]:
+        request_reconcile(kube.PROJECT, namespace, project, f"quota:{cause}")
+
+
+@kopf.on.resume(GROUP, VERSION, "integrationprojects", backoff=5)
+@kopf.on.create(GROUP, VERSION, "integrationprojects", backoff=5)
+@kopf.on.update(GROUP, VERSION, "integrationprojects", backoff=5)
+def project_changed(body: kopf.Body, **kwargs: Any) -> None:
+    """Spec or an upstream changed (kwargs carries kopf's indexes by name)."""
+    reconcile_project(body, kwargs)
+
+
+@kopf.on.event(GROUP, VERSION, "integrationprojects")
+def project_event(event: kopf.RawEvent, body: kopf.Body, **kwargs: Any) -> None:
+    """A deleted scheduled project frees a quota slot; its CronJob goes by garbage collection."""
+    if event.get("type") == "DELETED" and counts_towards_quota(body.get("spec") or {}):
+        meta = body["metadata"]
+        drift.forget(meta["namespace"], cronjob_name(meta["name"]))
+        release_quota(meta["namespace"], kwargs, f"deleted:{meta['name']}:{meta.get('uid')}")

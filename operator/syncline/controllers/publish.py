@@ -1,0 +1,41 @@
+"""Write a reconcile's outcome: status (one merge patch) and an Event on transitions."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from syncline.controllers import kube
+from syncline.controllers.status import Verdict, changed_ready, summarize
+from syncline.observability.events import announce
+
+logger = logging.getLogger(__name__)
+
+
+def publish(
+    kind: kube.Kind, body: Mapping[str, Any], verdict: Verdict, fields: dict[str, Any]
+) -> bool:
+    """Patch status with ``fields``, observedGeneration and the summarized conditions.
+
+    Returns True when the Ready condition changed (dependents may need to re-check).
+    """
+    meta = body["metadata"]
+    previous = list((body.get("status") or {}).get("conditions") or [])
+    generation = meta.get("generation")
+    conditions = summarize(verdict, generation, previous, datetime.now(UTC))
+    status = {**fields, "observedGeneration": generation, "conditions": conditions}
+    kube.patch_status(kind, meta.get("namespace"), meta["name"], status)
+    transition = changed_ready(previous, verdict)
+    if transition:
+        announce(body, ready=verdict.ready, reason=verdict.reason, message=verdict.message)
+        logger.info(
+            "%s %s/%s Ready=%s %s",
+            kind.kind,
+            meta.get("namespace") or "-",
+            meta["name"],
+            verdict.ready,
+            verdict.reason,
+        )
+    return transition

@@ -1,0 +1,89 @@
+"""Operator settings: from the environment, overridable by `syncline operator` flags.
+
+The handlers read the current settings through :func:`current`, so tests and the CLI
+can configure the operator before kopf starts without import-time globals elsewhere.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from syncline.scheduling.cronjob import EngineSettings
+
+DEFAULT_IMAGE = "ghcr.io/syncline/syncline:latest"
+DEFAULT_ENGINE_SERVICE_ACCOUNT = "syncline-engine"
+DEFAULT_SCHEDULED_PROJECT_QUOTA = 50
+
+
+@dataclass(frozen=True, slots=True)
+class OperatorSettings:
+    """Everything an operator deployment can tune."""
+
+    namespaces: tuple[str, ...] = ()
+    """Namespaces to watch; empty means the whole cluster."""
+    engine_image: str = DEFAULT_IMAGE
+    engine_service_account: str = DEFAULT_ENGINE_SERVICE_ACCOUNT
+    image_pull_policy: str = "IfNotPresent"
+    scheduled_project_quota: int = DEFAULT_SCHEDULED_PROJECT_QUOTA
+    """Most projects with an active schedule per namespace; the next gets 2502."""
+    connection_timeout_seconds: float = 15.0
+    """Longest a connection check or catalog discovery may take."""
+    rediscovery_seconds: float = 600.0
+    """How old a Connection's catalog may get before it is discovered again."""
+    liveness_endpoint: str | None = None
+    """kopf's health endpoint, e.g. http://0.0.0.0:8080/healthz."""
+
+    @property
+    def engine(self) -> EngineSettings:
+        return EngineSettings(
+            image=self.engine_image,
+            service_account=self.engine_service_account,
+            image_pull_policy=self.image_pull_policy,
+        )
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> OperatorSettings:
+        """Settings from ``SYNCLINE_*`` variables (the Deployment sets them)."""
+        env = os.environ if env is None else env
+        base = cls()
+        namespaces = env.get("SYNCLINE_WATCH_NAMESPACES", "")
+        return cls(
+            namespaces=tuple(n.strip() for n in namespaces.split(",") if n.strip()),
+            engine_image=env.get("SYNCLINE_ENGINE_IMAGE", base.engine_image),
+            engine_service_account=env.get(
+                "SYNCLINE_ENGINE_SERVICE_ACCOUNT", base.engine_service_account
+            ),
+            image_pull_policy=env.get("SYNCLINE_IMAGE_PULL_POLICY", base.image_pull_policy),
+            scheduled_project_quota=int(
+                env.get("SYNCLINE_SCHEDULED_PROJECT_QUOTA", base.scheduled_project_quota)
+            ),
+            connection_timeout_seconds=float(
+                env.get("SYNCLINE_CONNECTION_TIMEOUT_SECONDS", base.connection_timeout_seconds)
+            ),
+            rediscovery_seconds=float(
+                env.get("SYNCLINE_REDISCOVERY_SECONDS", base.rediscovery_seconds)
+            ),
+            liveness_endpoint=env.get("SYNCLINE_LIVENESS_ENDPOINT") or None,
+        )
+
+    def with_overrides(self, **changes: Any) -> OperatorSettings:
+        """A copy with the given (non-None) fields replaced; CLI flags use it."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+_current: list[OperatorSettings] = []
+
+
+def configure(settings: OperatorSettings) -> None:
+    """Make ``settings`` the ones handlers see (called before the operator starts)."""
+    _current[:] = [settings]
+
+
+def current() -> OperatorSettings:
+    """The configured settings, or those from the environment if nobody configured any."""
+    if not _current:
+        _current.append(OperatorSettings.from_env())
+    return _current[0]

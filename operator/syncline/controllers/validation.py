@@ -1,0 +1,198 @@
+"""Everything a project must get right before any data moves, checked against catalogs.
+
+Pure: the caller fetches the ConnectionSet, the template and the member Connections;
+this module turns them into a list of catalog errors (each naming task and field), the
+effective tasks and the effective schedule. An empty error list means the CronJob may run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from syncline.api.connection import REQUIRED_SECRET_KEYS, ConnectionSpec
+from syncline.api.connectionset import ConnectionSetSpec
+from syncline.api.merge import effective_tasks
+from syncline.api.project import IntegrationProjectSpec
+from syncline.api.task import Task, TransformType
+from syncline.api.template import IntegrationTemplateSpec
+from syncline.controllers.catalogs import Catalog
+from syncline.controllers.status import is_ready, ready_condition
+from syncline.controllers.template import task_shape_errors
+from syncline.errors import SynclineError
+from syncline.scheduling.cronjob import CredentialSource
+from syncline.scheduling.schedule import EffectiveSchedule, resolve_schedule
+
+Obj = Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectInputs:
+    """The project and what it references, as read from the API server (None = absent)."""
+
+    name: str
+    spec: IntegrationProjectSpec
+    connection_set: Obj | None
+    template: Obj | None
+    connections: Mapping[str, Obj | None] = field(default_factory=dict)
+    """Member Connections by alias."""
+
+
+@dataclass(slots=True)
+class ProjectPlan:
+    """The outcome of validation: errors, or what the CronJob needs."""
+
+    errors: list[SynclineError] = field(default_factory=list)
+    tasks: list[Task] = field(default_factory=list)
+    schedule: EffectiveSchedule | None = None
+    credentials: list[CredentialSource] = field(default_factory=list)
+
+
+def plan_project(inputs: ProjectInputs) -> ProjectPlan:
+    """Run every check; collect all errors so users fix them in one round."""
+    plan = ProjectPlan()
+    set_spec = _connection_set(inputs, plan.errors)
+    template_tasks = _template_tasks(inputs, plan.errors)
+    plan.tasks = effective_tasks(inputs.spec, template_tasks)
+    plan.errors += _task_errors(inputs.name, plan.tasks)
+    if set_spec is not None:
+        plan.errors += _organization_errors(inputs.spec, set_spec, plan.tasks)
+        plan.errors += _catalog_errors(inputs, set_spec, plan.tasks)
+        plan.credentials = credential_sources(set_spec, inputs.connections)
+    if inputs.spec.schedule is not None:
+        try:
+            plan.schedule = resolve_schedule(inputs.spec.schedule)
+        except SynclineError as err:
+            plan.errors.append(err)
+    return plan
+
+
+def _connection_set(inputs: ProjectInputs, errors: list[SynclineError]) -> ConnectionSetSpec | None:
+    """The set's spec when it exists and is Ready (2007 otherwise)."""
+    ref = inputs.spec.connection_set_ref.name
+    if inputs.connection_set is None:
+        detail = "it does not exist (spec.connectionSetRef.name)"
+        errors.append(SynclineError("ConnectionSetNotReady", name=ref, detail=detail))
+        return None
+    if not is_ready(inputs.connection_set):
+        ready = ready_condition((inputs.connection_set.get("status") or {}).get("conditions"))
+        detail = (ready or {}).get("message") or "not checked yet"
+        errors.append(SynclineError("ConnectionSetNotReady", name=ref, detail=detail))
+        return None
+    return ConnectionSetSpec.model_validate(inputs.connection_set.get("spec") or {})
+
+
+def _template_tasks(inputs: ProjectInputs, errors: list[SynclineError]) -> list[Task]:
+    ref = inputs.spec.template_ref
+    if ref is None:
+        return []
+    if inputs.template is None:
+        errors.append(SynclineError("TemplateNotFound", kind=ref.kind, name=ref.name))
+        return []
+    try:
+        return IntegrationTemplateSpec.model_validate(inputs.template.get("spec") or {}).tasks
+    except ValidationError as err:
+        detail = f"template {ref.name}: {err.errors()[0].get('msg')}"
+        errors.append(SynclineError("ParameterInvalid", field="spec.templateRef", detail=detail))
+        return []
+
+
+def _task_errors(project: str, tasks: Sequence[Task]) -> list[SynclineError]:
+    if not tasks:
+        return [SynclineError("NoTasks", name=project)]
+    errors = task_shape_errors(tasks)
+    for task in tasks:
+        for part in ("source", "destination"):
+            if getattr(task, part) is None:
+                errors.append(SynclineError("TaskIncomplete", task=task.name, field=part))
+    return errors
+
+
+def _organization_errors(
+    spec: IntegrationProjectSpec, set_spec: ConnectionSetSpec, tasks: list[Task]
+) -> list[SynclineError]:
+    """The chosen mapping exists in the set; orgUnit transforms have one to use (1100/1101)."""
+    known = {m.name for m in set_spec.organization_mappings}
+    if spec.organization_mapping is not None and spec.organization_mapping not in known:
+        return [
+            SynclineError(
+                "InvalidOrganizationUnit",
+                name=spec.organization_mapping,
+                connection_set=spec.connection_set_ref.name,
+            )
+        ]
+    if spec.organization_mapping is not None:
+        return []
+    return [
+        SynclineError("RequiredOrganizationUnit", field=f"{t.name}.{m.destination}")
+        for t in tasks
+        for m in t.mappings
+        if any(x.type is TransformType.ORG_UNIT for x in m.transforms)
+    ]
+
+
+def _catalog_errors(
+    inputs: ProjectInputs, set_spec: ConnectionSetSpec, tasks: Sequence[Task]
+) -> list[SynclineError]:
+    """Aliases, entities and fields of every task against the member catalogs."""
+    from syncline.engine.validation import validate_task
+
+    set_name = inputs.spec.connection_set_ref.name
+    catalogs = {alias: Catalog(obj) for alias, obj in inputs.connections.items()}
+    errors: list[SynclineError] = []
+    for task in tasks:
+        if task.source is None or task.destination is None:
+            continue  # already reported as TaskIncomplete
+        ends = []
+        for part, end in (("source", task.source), ("destination", task.destination)):
+            if end.connection not in catalogs:
+                errors.append(
+                    SynclineError(
+                        "ConnectionNotInSet",
+                        field=f"task {task.name}: {part}.connection",
+                        connection=end.connection,
+                        connection_set=set_name,
+                    )
+                )
+                continue
+            entity = catalogs[end.connection].get(end.entity)
+            if entity is None:
+                errors.append(
+                    SynclineError("EntityNotFound", entity=end.entity, connection=end.connection)
+                )
+                continue
+            ends.append(entity)
+        if len(ends) == 2:
+            keys = task.destination.keys or _set_keys(set_spec, task)
+            errors += validate_task(task, ends[0], ends[1], keys)
+    return errors
+
+
+def _set_keys(set_spec: ConnectionSetSpec, task: Task) -> list[str]:
+    """The ConnectionSet's default integration keys for the task's destination entity."""
+    assert task.destination is not None
+    for key in set_spec.integration_keys:
+        if (key.connection, key.entity) == (task.destination.connection, task.destination.entity):
+            return list(key.fields)
+    return []
+
+
+def credential_sources(
+    set_spec: ConnectionSetSpec, connections: Mapping[str, Obj | None]
+) -> list[CredentialSource]:
+    """Which Secret keys each member's engine environment gets (secretKeyRef, never values)."""
+    sources: list[CredentialSource] = []
+    for member in set_spec.connections:
+        obj = connections.get(member.name)
+        if obj is None:
+            continue
+        spec = ConnectionSpec.model_validate(obj.get("spec") or {})
+        keys = REQUIRED_SECRET_KEYS[spec.type]
+        if spec.credentials is not None and keys:
+            sources.append(
+                CredentialSource(member.name, spec.credentials.secret_ref.name, tuple(keys))
+            )
+    return sources

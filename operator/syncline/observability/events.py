@@ -1,0 +1,23 @@
+"""Kubernetes Events for transitions; event reasons are the Ready condition's reasons.
+
+Events go through kopf's poster (batched, retried, attached to the object), so they are
+only posted from inside the running operator. Messages are condition messages, which are
+built from catalog errors and never contain secret values.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import kopf
+
+logger = logging.getLogger(__name__)
+
+
+def announce(body: Any, *, ready: bool, reason: str, message: str) -> None:
+    """Post a Normal event for a Ready transition, a Warning for a failure."""
+    try:
+        kopf.event(body, type="Normal" if ready else "Warning", reason=reason, message=message)
+    except LookupError:  # not inside a running operator (e.g. a unit test): nothing to post
+        logger.debug("no operator context; event %s not posted", reason)
