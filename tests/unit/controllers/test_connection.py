@@ -1,0 +1,84 @@
+"""Connection logic that needs no server: Secret keys, redaction, endpoints, re-checks."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from syncline.api.connection import ConnectionSpec
+from syncline.controllers.connection import (
+    describe_endpoint,
+    is_due,
+    outcome_digest,
+    redact,
+    required_credentials,
+)
+from syncline.errors import SynclineError
+
+PG = ConnectionSpec.model_validate(
+    {
+        "type": "postgresql",
+        "endpoint": {"host": "db.local", "port": 5432, "database": "crm"},
+        "credentials": {"secretRef": {"name": "crm-db"}},
+    }
+)
+
+
+def test_missing_secret_is_2100() -> None:
+    with pytest.raises(SynclineError) as caught:
+        required_credentials(PG, "crm-db", "team-a", None)
+    assert str(caught.value) == "2100 SecretNotFound: Secret crm-db does not exist in team-a."
+
+
+def test_missing_key_is_2101_naming_the_key() -> None:
+    with pytest.raises(SynclineError) as caught:
+        required_credentials(PG, "crm-db", "team-a", {"username": "app"})
+    assert caught.value.code == 2101
+    assert "no key password" in str(caught.value)
+    assert "postgresql" in str(caught.value)
+
+
+def test_only_the_needed_keys_are_passed_on() -> None:
+    data = {"username": "app", "password": "pw-123456", "unrelated": "x"}
+    assert required_credentials(PG, "crm-db", "team-a", data) == {
+        "username": "app",
+        "password": "pw-123456",
+    }
+
+
+def test_redaction_removes_every_credential_value() -> None:
+    text = 'FATAL: password authentication failed for "app" using s3cr3t-canary'
+    assert redact(text, ["s3cr3t-canary", "app"]) == (
+        'FATAL: password authentication failed for "app" using ***'
+    )
+    assert redact("token abcdef in url", ["abcdef"]) == "token *** in url"
+
+
+def test_endpoint_descriptions_never_show_user_info_or_query() -> None:
+    rest = ConnectionSpec.model_validate(
+        {"type": "rest", "endpoint": {"url": "https://user:tok@api.example.com:8443/v1?key=zz"}}
+    )
+    assert describe_endpoint(rest) == "https://api.example.com:8443"
+    assert describe_endpoint(PG) == "db.local:5432/crm"
+
+
+def test_failing_connections_are_retried_sooner_than_ready_ones() -> None:
+    now = datetime(2026, 5, 1, 12, tzinfo=UTC)
+    checked = (now - timedelta(seconds=90)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    ready = {"lastCheckTime": checked, "conditions": [{"type": "Ready", "status": "True"}]}
+    broken = {"lastCheckTime": checked, "conditions": [{"type": "Ready", "status": "False"}]}
+    assert not is_due(ready, 600, now)
+    assert is_due(broken, 600, now)
+    assert is_due({}, 600, now)
+
+
+def test_digest_changes_with_readiness_or_catalog_only() -> None:
+    ready = [{"type": "Ready", "status": "True", "message": "a"}]
+    same_ready = [{"type": "Ready", "status": "True", "message": "b"}]
+    entities = [{"name": "orders", "fields": [{"name": "id", "type": "int"}]}]
+    assert outcome_digest(ready, entities) == outcome_digest(same_ready, entities)
+    assert outcome_digest(ready, entities) != outcome_digest(ready, [])
+    assert outcome_digest(ready, entities) != outcome_digest(
+        [{"type": "Ready", "status": "False"}], entities
+    )
