@@ -123,3 +123,6 @@ class Sink(Connector):
         self.dry_run = True
 
     dry_run: bool = False
+    row_rejections: tuple[type[BaseException], ...] = ()
+    """Errors meaning "the destination refused these rows" (bisected to the bad rows),
+    as opposed to errors meaning the destination itself failed."""

@@ -61,6 +61,8 @@ class FileConnector(Source, Sink):
         needs_unique_index=False,
     )
 
+    row_rejections = (pa.ArrowInvalid, duckdb.ConversionException)
+
     def __init__(
         self,
         spec: ConnectionSpec,

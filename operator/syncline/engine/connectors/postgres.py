@@ -74,6 +74,8 @@ class PostgresConnector(Source, Sink):
         needs_unique_index=True,
     )
 
+    row_rejections = (psycopg.DataError, psycopg.IntegrityError, pa.ArrowInvalid)
+
     def __init__(
         self, spec: ConnectionSpec, credentials: Mapping[str, str], *, timeout_seconds: float
     ) -> None:

@@ -46,6 +46,8 @@ class SqliteConnector(Source, Sink):
         needs_unique_index=True,
     )
 
+    row_rejections = (sqlite3.IntegrityError, sqlite3.DataError, sqlite3.InterfaceError)
+
     def __init__(
         self,
         spec: ConnectionSpec,

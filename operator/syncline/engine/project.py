@@ -1,0 +1,57 @@
+"""A project with every reference resolved: what the runner needs and nothing more.
+
+The operator (from the Kubernetes API) and the local CLI (from YAML files) both build
+this; the engine never looks anything up itself, so it runs the same in both places.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from syncline.api.connection import ConnectionSpec
+from syncline.api.connectionset import IntegrationKey
+from syncline.api.project import Limits
+from syncline.api.task import Task
+
+
+@dataclass(frozen=True)
+class ResolvedConnection:
+    """One member of the ConnectionSet with its credential values (never logged)."""
+
+    alias: str
+    spec: ConnectionSpec
+    credentials: Mapping[str, str]
+
+    def __repr__(self) -> str:  # keep credential values out of tracebacks and logs
+        return f"ResolvedConnection(alias={self.alias!r}, type={self.spec.type.value!r})"
+
+
+@dataclass(frozen=True)
+class ResolvedProject:
+    """The effective tasks of a project and everything they refer to."""
+
+    namespace: str
+    name: str
+    tasks: list[Task]
+    connections: dict[str, ResolvedConnection]
+    integration_keys: list[IntegrationKey]
+    org_units: dict[str, str] | None
+    limits: Limits
+
+    def keys_for(self, task: Task) -> list[str]:
+        """The task's destination.keys, else the ConnectionSet's key for that entity."""
+        assert task.destination is not None
+        if task.destination.keys:
+            return list(task.destination.keys)
+        for key in self.integration_keys:
+            if (key.connection, key.entity) == (
+                task.destination.connection,
+                task.destination.entity,
+            ):
+                return list(key.fields)
+        return []
+
+    def watermark_scope(self, task: Task) -> str:
+        """Where a task's watermark is stored: unique per project and task."""
+        return f"{self.namespace}/{self.name}/{task.name}"

@@ -1,0 +1,206 @@
+"""Running a project: validate every task first, then read → transform → write per batch.
+
+Nothing is written unless every task validates against the live schemas. Each batch is
+one destination transaction (data, rejects, watermark), so a killed run resumes from
+the last committed batch. Tasks run in order; a task that fails ends the run (later
+tasks may depend on it) and the report says which and why.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+
+import pyarrow as pa
+
+from syncline.api.run import RunResult
+from syncline.engine.plan_task import TaskInvalidError, TaskPlan, prepare_task
+from syncline.engine.project import ResolvedProject
+from syncline.engine.report import RunReport, TaskReport
+from syncline.engine.transform.mapping import dedupe_last_wins, map_batch
+from syncline.engine.watermark import WatermarkTracker
+from syncline.engine.writer import BatchWrite, write_batch
+from syncline.errors import SynclineError
+
+log = logging.getLogger("syncline.engine")
+
+BatchObserver = Callable[[TaskPlan, TaskReport, pa.RecordBatch], None]
+
+
+def run_project(
+    project: ResolvedProject,
+    *,
+    full_refresh: bool = False,
+    on_progress: Callable[[RunReport], None] | None = None,
+    dry_run: bool = False,
+    on_batch: BatchObserver | None = None,
+) -> RunReport:
+    """Run every task of ``project``; the report says what happened (it never raises for
+    data or validation problems: those end in Warning or Error)."""
+    report = RunReport(project=project.name, namespace=project.namespace)
+    report.tasks = [TaskReport(t.name, result=RunResult.PENDING) for t in project.tasks]
+    if not project.tasks:
+        report.error = SynclineError("NoTasks", name=project.name)
+        report.finish()
+        return report
+    plans = _prepare_all(project, report, dry_run=dry_run)
+    try:
+        if plans is not None:
+            for plan, task_report in zip(plans, report.tasks, strict=True):
+                _run_task(plan, task_report, project, full_refresh, report, on_progress, on_batch)
+                if task_report.result is RunResult.ERROR:
+                    break
+    finally:
+        for plan in plans or []:
+            plan.close()
+    report.finish()
+    log.info(
+        "run finished",
+        extra={"project": project.name, "result": report.result.value, **report.totals.to_api()},
+    )
+    if on_progress:
+        on_progress(report)
+    return report
+
+
+def _prepare_all(
+    project: ResolvedProject, report: RunReport, *, dry_run: bool
+) -> list[TaskPlan] | None:
+    """Plans for every task, or None after marking each invalid task (nothing written)."""
+    plans: list[TaskPlan] = []
+    failed = False
+    for task, task_report in zip(project.tasks, report.tasks, strict=True):
+        try:
+            plans.append(prepare_task(project, task, dry_run=dry_run))
+        except (TaskInvalidError, SynclineError) as err:
+            errors = err.errors if isinstance(err, TaskInvalidError) else [err]
+            task_report.result = RunResult.ERROR
+            task_report.error = errors[0]
+            task_report.warnings += [str(e) for e in errors[1:]]
+            log.error(
+                "task invalid",
+                extra={"task": task.name, "code": errors[0].code, "error": str(errors[0])},
+            )
+            failed = True
+    if failed:
+        for plan in plans:
+            plan.close()
+        return None
+    return plans
+
+
+def _run_task(
+    plan: TaskPlan,
+    tr: TaskReport,
+    project: ResolvedProject,
+    full_refresh: bool,
+    report: RunReport,
+    on_progress: Callable[[RunReport], None] | None,
+    on_batch: BatchObserver | None,
+) -> None:
+    started = time.monotonic()
+    tr.result = RunResult.RUNNING
+    try:
+        duplicates = _move_batches(plan, tr, project, full_refresh, report, on_progress, on_batch)
+        if duplicates:
+            tr.warnings.append(str(SynclineError("DuplicateKeyInBatch", count=duplicates)))
+        _check_totals(tr, project)
+        tr.result = RunResult.WARNING if tr.counts.failed or tr.warnings else RunResult.COMPLETED
+    except SynclineError as err:
+        tr.error, tr.result = err, RunResult.ERROR
+    except Exception as err:  # the destination or source failed mid-way
+        detail = f"{type(err).__name__}: {str(err).strip().splitlines()[0] if str(err) else ''}"
+        tr.error = SynclineError("RunFailed", name=project.name, detail=detail[:300])
+        tr.result = RunResult.ERROR
+    tr.duration_seconds = time.monotonic() - started
+    log.info(
+        "task finished",
+        extra={
+            "task": tr.name,
+            "result": tr.result.value,
+            "error": str(tr.error) if tr.error else None,
+            **tr.counts.to_api(),
+        },
+    )
+
+
+def _move_batches(
+    plan: TaskPlan,
+    tr: TaskReport,
+    project: ResolvedProject,
+    full_refresh: bool,
+    report: RunReport,
+    on_progress: Callable[[RunReport], None] | None,
+    on_batch: BatchObserver | None,
+) -> int:
+    """Read, transform and write every batch; returns how many in-batch duplicates fell."""
+    tracker = _tracker(plan, project, full_refresh)
+    limit = project.limits.max_rows_per_run
+    duplicates = 0
+    after = tracker.committed if tracker else None
+    for batch, last in _with_last(plan.read(after)):
+        tr.counts.read += batch.num_rows
+        if limit and tr.counts.read > limit:
+            raise SynclineError("MaxRowsPerRunExceeded", task=tr.name, limit=limit)
+        mark = tracker.observe(batch, last=last) if tracker else None
+        shaped = plan.sql.apply(batch) if plan.sql else batch
+        mapped, rejects = map_batch(shaped, plan.mapping)
+        mapped, dropped = dedupe_last_wins(mapped, plan.keys)
+        tr.counts.filtered += batch.num_rows - shaped.num_rows + dropped
+        duplicates += dropped
+        if on_batch:
+            on_batch(plan, tr, mapped)
+        scope = project.watermark_scope(plan.task)
+        job = BatchWrite(
+            tr.name,
+            plan.destination_entity,
+            plan.keys,
+            mapped,
+            rejects,
+            (scope, mark) if mark is not None else None,
+        )
+        counts, all_rejects = write_batch(plan.sink, job)
+        tr.counts.inserted += counts.inserted
+        tr.counts.updated += counts.updated
+        tr.counts.unchanged += counts.unchanged
+        tr.counts.failed += len(all_rejects)
+        tr.record_row_errors(all_rejects)
+        tr.watermark = mark or tr.watermark
+        if on_progress:
+            on_progress(report)
+    return duplicates
+
+
+def _tracker(
+    plan: TaskPlan, project: ResolvedProject, full_refresh: bool
+) -> WatermarkTracker | None:
+    incremental = plan.task.source.incremental if plan.task.source else None
+    if incremental is None:
+        return None
+    start = None if full_refresh else plan.sink.load_watermark(project.watermark_scope(plan.task))
+    ordered = plan.source.capabilities.ordered_incremental
+    return WatermarkTracker(incremental.cursor_field, ordered=ordered, start=start)
+
+
+def _with_last(batches: Iterator[pa.RecordBatch]) -> Iterator[tuple[pa.RecordBatch, bool]]:
+    """Each batch with a flag telling whether it is the final one (one batch of lookahead)."""
+    previous = next(batches, None)
+    while previous is not None:
+        current = next(batches, None)
+        yield previous, current is None
+        previous = current
+
+
+def _check_totals(tr: TaskReport, project: ResolvedProject) -> None:
+    """Conservation first (a gap is a bug and must be loud), then the error-rate limit."""
+    c = tr.counts
+    if c.conservation_gap:
+        raise SynclineError(
+            "ConservationViolated", task=tr.name, read=c.read, accounted=c.accounted
+        )
+    rate = project.limits.max_error_rate
+    if rate is not None and c.read and c.failed / c.read > rate:
+        raise SynclineError(
+            "MaxErrorRateExceeded", task=tr.name, failed=c.failed, read=c.read, limit=rate
+        )

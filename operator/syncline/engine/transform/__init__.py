@@ -1,0 +1,1 @@
+"""Between source and sink: the optional SQL step, then field mappings and transforms."""

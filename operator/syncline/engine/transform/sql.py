@@ -1,0 +1,49 @@
+"""The optional SQL step: the task's query over each source batch, in-process on DuckDB.
+
+The batch is visible as table ``source``. It runs per batch, so it filters, derives
+and reshapes rows; a DISTINCT or GROUP BY sees one batch at a time.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pyarrow as pa
+
+from syncline.engine.connectors.files import duck_query
+from syncline.errors import SynclineError
+
+
+class SqlStep:
+    """One DuckDB connection per task, reused for every batch."""
+
+    def __init__(self, task: str, query: str) -> None:
+        self.task = task
+        self.query = query
+        self._con = duckdb.connect()
+        self._con.execute("SET threads TO 1")
+
+    def apply(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        """The query's result over this batch, as one batch."""
+        table = self._run(pa.Table.from_batches([batch]))
+        return table.combine_chunks().to_batches()[0] if table.num_rows else _empty(table.schema)
+
+    def output_schema(self, source: pa.Schema) -> pa.Schema:
+        """The query's output columns over a source of this schema (no data needed)."""
+        return self._run(source.empty_table()).schema
+
+    def _run(self, source: pa.Table) -> pa.Table:
+        self._con.register("source", source)
+        try:
+            return duck_query(self._con, self.query)
+        except duckdb.Error as err:
+            detail = str(err).splitlines()[0][:300]
+            raise SynclineError("QueryInvalid", task=self.task, detail=detail) from None
+        finally:
+            self._con.unregister("source")
+
+    def close(self) -> None:
+        self._con.close()
+
+
+def _empty(schema: pa.Schema) -> pa.RecordBatch:
+    return pa.RecordBatch.from_pylist([], schema=schema)

@@ -1,0 +1,51 @@
+"""Build ResolvedProjects over real systems for runner tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from syncline.api.project import Limits
+from syncline.api.task import Task
+from syncline.engine.project import ResolvedConnection, ResolvedProject
+from tests.integration.engine.harness import Harness
+
+
+def project(
+    source: Harness,
+    destination: Harness,
+    tasks: list[dict[str, Any]],
+    *,
+    name: str = "demo",
+    org_units: dict[str, str] | None = None,
+    **limits: Any,
+) -> ResolvedProject:
+    """A project whose tasks read alias `src` and write alias `dst`."""
+    return ResolvedProject(
+        namespace="test",
+        name=name,
+        tasks=[Task.model_validate(t) for t in tasks],
+        connections={
+            "src": ResolvedConnection("src", source.spec, source.credentials),
+            "dst": ResolvedConnection("dst", destination.spec, destination.credentials),
+        },
+        integration_keys=[],
+        org_units=org_units,
+        limits=Limits.model_validate(limits),
+    )
+
+
+def task(
+    name: str = "copy",
+    *,
+    source: str = "src_table",
+    destination: str = "dst_table",
+    keys: list[str] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """A task dict (camelCase like YAML) reading src.SOURCE into dst.DESTINATION."""
+    return {
+        "name": name,
+        "source": {"connection": "src", "entity": source, **extra.pop("source_extra", {})},
+        "destination": {"connection": "dst", "entity": destination, "keys": keys or ["id"]},
+        **extra,
+    }
