@@ -46,11 +46,21 @@ def rows_to_batch(rows: Sequence[Sequence[Any]], schema: pa.Schema) -> pa.Record
     if not rows:
         return pa.RecordBatch.from_pylist([], schema=schema)
     columns = list(zip(*rows, strict=True))
-    arrays = [
-        pa.array(list(col), type=field.type, from_pandas=False)
-        for col, field in zip(columns, schema, strict=True)
-    ]
+    arrays = [_column(list(col), field.type) for col, field in zip(columns, schema, strict=True)]
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+def _column(values: list[Any], arrow: pa.DataType) -> pa.Array:
+    """Values as an Arrow array; drivers' near-misses (0/1 for booleans, objects for
+    text) are converted instead of failing the read."""
+    try:
+        return pa.array(values, type=arrow)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        if pa.types.is_boolean(arrow):
+            return pa.array([None if v is None else bool(v) for v in values], type=arrow)
+        if pa.types.is_string(arrow):
+            return pa.array([None if v is None else str(v) for v in values], type=arrow)
+        raise
 
 
 def entity_schema(entity: Entity) -> pa.Schema:
