@@ -13,6 +13,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from typing import Any
 
 import pyarrow as pa
 
@@ -117,6 +118,12 @@ class Sink(Connector):
     @abstractmethod
     def save_watermark(self, scope: str, value: str) -> None:
         """Store the watermark in the current transaction."""
+
+    def lookup(
+        self, entity: str, keys: Sequence[str], batch: pa.RecordBatch
+    ) -> list[dict[str, Any]]:
+        """Existing rows with the keys of ``batch``'s (few) rows, its columns only (for plan)."""
+        raise NotImplementedError
 
     def rollback_only(self) -> None:
         """Make every later transaction roll back (plan mode: compute, write nothing)."""

@@ -15,6 +15,7 @@ import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -235,6 +236,18 @@ class FileConnector(Source, Sink):
             )
         self._tables[entity] = merged
         return MergeCounts(batch.num_rows - existing_count, changed, existing_count - changed)
+
+    def lookup(
+        self, entity: str, keys: Sequence[str], batch: pa.RecordBatch
+    ) -> list[dict[str, Any]]:
+        existing = self._existing(entity, batch)
+        if not existing.num_rows:
+            return []
+        wanted = pa.Table.from_batches([batch]).select(list(keys))
+        found = existing.join(wanted, list(keys), join_type="inner")
+        names = [n for n in batch.schema.names if n in found.schema.names]
+        rows: list[dict[str, Any]] = found.select(names).to_pylist()
+        return rows
 
     def quarantine(self, entity: str, rejects: Sequence[RowError]) -> None:
         self._rejects.setdefault(entity, []).extend(rejects)

@@ -238,6 +238,17 @@ class MySQLConnector(Source, Sink):
         existing, changed = int(existing), int(changed)
         return MergeCounts(batch.num_rows - existing, changed, existing - changed)
 
+    def lookup(
+        self, entity: str, keys: Sequence[str], batch: pa.RecordBatch
+    ) -> list[dict[str, Any]]:
+        names = batch.schema.names
+        one = " AND ".join(f"{_q(k)} = %s" for k in keys)
+        where = " OR ".join([f"({one})"] * batch.num_rows) or "FALSE"
+        params = [batch.column(k)[i].as_py() for i in range(batch.num_rows) for k in keys]
+        statement = f"SELECT {', '.join(_q(n) for n in names)} FROM {_q(entity)} WHERE {where}"
+        rows = self._query(statement, params)
+        return [dict(zip(names, r, strict=True)) for r in rows]
+
     def quarantine(self, entity: str, rejects: Sequence[RowError]) -> None:
         if not rejects or self.dry_run:
             return

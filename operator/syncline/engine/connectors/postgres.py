@@ -259,6 +259,18 @@ class PostgresConnector(Source, Sink):
             action,
         )
 
+    def lookup(
+        self, entity: str, keys: Sequence[str], batch: pa.RecordBatch
+    ) -> list[dict[str, Any]]:
+        names = batch.schema.names
+        one = sql.SQL(" AND ").join(sql.SQL("{} = %s").format(sql.Identifier(k)) for k in keys)
+        where = sql.SQL(" OR ").join([sql.SQL("({})").format(one)] * batch.num_rows)
+        params = [batch.column(k)[i].as_py() for i in range(batch.num_rows) for k in keys]
+        cols = sql.SQL(", ").join(map(sql.Identifier, names))
+        statement = sql.SQL("SELECT {} FROM {} WHERE {}").format(cols, self._table(entity), where)
+        rows = self.conn.execute(statement, params).fetchall()
+        return [dict(zip(names, r, strict=True)) for r in rows]
+
     def quarantine(self, entity: str, rejects: Sequence[RowError]) -> None:
         if not rejects:
             return

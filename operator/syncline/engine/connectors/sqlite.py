@@ -209,6 +209,20 @@ class SqliteConnector(Source, Sink):
         inserted = batch.num_rows - int(existing)
         return MergeCounts(inserted, int(changed), int(existing) - int(changed))
 
+    def lookup(
+        self, entity: str, keys: Sequence[str], batch: pa.RecordBatch
+    ) -> list[dict[str, Any]]:
+        names = batch.schema.names
+        one = " AND ".join(f"{quote_ident(k)} = ?" for k in keys)
+        where = " OR ".join([f"({one})"] * batch.num_rows) or "FALSE"
+        params = [batch.column(k)[i].as_py() for i in range(batch.num_rows) for k in keys]
+        statement = (
+            f"SELECT {', '.join(quote_ident(n) for n in names)} FROM {quote_ident(entity)} "
+            f"WHERE {where}"
+        )
+        rows = self.conn.execute(statement, params).fetchall()
+        return [dict(zip(names, r, strict=True)) for r in rows]
+
     def quarantine(self, entity: str, rejects: Sequence[RowError]) -> None:
         if not rejects:
             return
