@@ -70,21 +70,33 @@ def _group_alive(pgid: int) -> bool:
     return True
 
 
-def stop_group(pgid: int, grace_seconds: float = 10.0) -> None:
-    """SIGTERM the whole process group, then SIGKILL whatever outlives the grace period."""
+def stop_group(
+    pgid: int, grace_seconds: float = 10.0, process: subprocess.Popen[bytes] | None = None
+) -> None:
+    """SIGTERM the whole process group, then SIGKILL whatever outlives the grace period.
+
+    Pass the Popen when the caller owns the group leader, so that its exit status is
+    kept for the caller (reaping it here would lose the exit code).
+    """
+
+    def gone() -> bool:
+        if process is not None:
+            process.poll()
+        else:
+            is_alive(pgid)  # reaps a child of ours so the group can disappear
+        return not _group_alive(pgid)
+
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pgid, signal.SIGTERM)
     deadline = time.monotonic() + grace_seconds
     while time.monotonic() < deadline:
-        is_alive(pgid)  # reaps our own child so the group can disappear
-        if not _group_alive(pgid):
+        if gone():
             return
         time.sleep(0.05)
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pgid, signal.SIGKILL)
     for _ in range(100):
-        is_alive(pgid)
-        if not _group_alive(pgid):
+        if gone():
             return
         time.sleep(0.05)
 

@@ -171,7 +171,7 @@ class PodRunner(threading.Thread):
         """Wait for the process, stopping its group when the pod is being deleted."""
         while process.poll() is None:
             if self.deleting.wait(0.2):
-                stop_group(process.pid, self.grace_seconds)
+                stop_group(process.pid, self.grace_seconds, process)
                 process.wait()
         return process.returncode
 

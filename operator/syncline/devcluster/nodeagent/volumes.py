@@ -8,6 +8,7 @@ runs with ``SYNCLINE_SANDBOX=<sandbox>``. So a file a real pod would read at
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -55,9 +56,15 @@ def materialise_volumes(
             raise ConfigError(f"volume {volume['name']}: unsupported type {kinds}")
 
 
+def _inside(directory: Path, relative: str) -> Path | None:
+    """directory/relative, or None if `..` would lead out (checked lexically: links are ours)."""
+    path = Path(os.path.normpath(directory / relative))
+    return path if path.is_relative_to(directory) else None
+
+
 def _write_file(directory: Path, relative: str, content: bytes, mode: int | None) -> None:
-    path = directory / relative
-    if not path.resolve().is_relative_to(directory.resolve()):
+    path = _inside(directory, relative)
+    if path is None:
         raise ConfigError(f"volume item path {relative!r} escapes its volume")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(content)
@@ -139,8 +146,8 @@ def mount(container: dict[str, Any], volumes_dir: Path, sandbox: Path) -> None:
         volume = volumes_dir / volume_mount["name"]
         if volume_mount.get("subPath"):
             volume = volume / volume_mount["subPath"]
-        link = sandbox / volume_mount["mountPath"].lstrip("/")
-        if not link.resolve().is_relative_to(sandbox.resolve()):
+        link = _inside(sandbox, volume_mount["mountPath"].lstrip("/"))
+        if link is None:
             raise ConfigError(f"mountPath {volume_mount['mountPath']!r} escapes the sandbox")
         link.parent.mkdir(parents=True, exist_ok=True)
         if link.is_symlink() or link.exists():
