@@ -32,6 +32,8 @@ logger = logging.getLogger(__name__)
 
 REFRESH_ANNOTATION = f"{GROUP}/refresh"
 MIN_SECRET_LENGTH_TO_REDACT = 4
+TICK_SECONDS = 5.0
+"""How often the timer looks at each Connection; it only works when a check is due."""
 _probes = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="probe")
 
 
@@ -183,19 +185,21 @@ def connection_changed(body: kopf.Body, **kwargs: Any) -> None:
     reconcile_connection(body, kwargs)
 
 
-@kopf.timer(GROUP, VERSION, "connections", interval=30, initial_delay=30, backoff=30)
+@kopf.timer(GROUP, VERSION, "connections", interval=TICK_SECONDS, initial_delay=TICK_SECONDS)
 def connection_timer(body: kopf.Body, status: kopf.Status, **kwargs: Any) -> None:
     """Re-discover when the catalog is older than the setting; retry failures sooner."""
-    if is_due(status, current().rediscovery_seconds, datetime.now(UTC)):
+    settings = current()
+    now = datetime.now(UTC)
+    if is_due(status, settings.rediscovery_seconds, now, settings.retry_seconds):
         reconcile_connection(body, kwargs)
 
 
-def is_due(status: Mapping[str, Any], interval: float, now: datetime) -> bool:
-    """A failing connection is retried every minute; a Ready one after ``interval``."""
+def is_due(status: Mapping[str, Any], interval: float, now: datetime, retry: float = 60.0) -> bool:
+    """A failing connection is retried after ``retry``; a Ready one after ``interval``."""
     checked = status.get("lastCheckTime")
     if not checked:
         return True
     age = (now - datetime.fromisoformat(str(checked).replace("Z", "+00:00"))).total_seconds()
     ready = ready_condition(status.get("conditions"))
     healthy = ready is not None and ready.get("status") == "True"
-    return age >= (interval if healthy else min(interval, 60.0))
+    return age >= (interval if healthy else min(interval, retry))

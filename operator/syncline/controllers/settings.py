@@ -33,6 +33,9 @@ class OperatorSettings:
     """Longest a connection check or catalog discovery may take."""
     rediscovery_seconds: float = 600.0
     """How old a Connection's catalog may get before it is discovered again."""
+    retry_seconds: float = 60.0
+    """How soon a Connection that is not Ready is checked again (a Secret may have appeared:
+    the operator never watches Secrets, it only reads the one referenced)."""
     liveness_endpoint: str | None = None
     """kopf's health endpoint, e.g. http://0.0.0.0:8080/healthz."""
 
@@ -66,6 +69,7 @@ class OperatorSettings:
             rediscovery_seconds=float(
                 env.get("SYNCLINE_REDISCOVERY_SECONDS", base.rediscovery_seconds)
             ),
+            retry_seconds=float(env.get("SYNCLINE_RETRY_SECONDS", base.retry_seconds)),
             liveness_endpoint=env.get("SYNCLINE_LIVENESS_ENDPOINT") or None,
         )
 

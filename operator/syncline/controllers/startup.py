@@ -1,8 +1,12 @@
 """The operator as kopf sees it: importing this module registers every handler.
 
-kopf's own bookkeeping goes into annotations under syncline.dev (never into status, which
-the structural schemas prune), handlers retry quickly on API hiccups, and only events we
-post explicitly become Kubernetes Events (log lines do not).
+kopf's own bookkeeping goes into annotations under kopf.syncline.dev (never into status,
+which the structural schemas prune), handlers retry quickly on API hiccups, and only
+events we post explicitly become Kubernetes Events (log lines do not).
+
+Why a subdomain and not syncline.dev itself: kopf leaves every annotation under its
+storage prefix out of the object's "essence", so with the bare domain a change of
+``syncline.dev/refresh`` or ``syncline.dev/upstream-change`` would never trigger a handler.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from syncline.controllers import (  # noqa: F401 - imported to register their ha
     template,
 )
 
-STORAGE_PREFIX = GROUP
+STORAGE_PREFIX = f"kopf.{GROUP}"
 
 
 @kopf.on.startup()
@@ -32,7 +36,6 @@ def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
         prefix=STORAGE_PREFIX, key="last-handled-configuration"
     )
-    settings.persistence.finalizer = f"{GROUP}/finalizer"
     settings.posting.level = logging.INFO
     settings.posting.loggers = False
     settings.execution.max_workers = 8
