@@ -101,6 +101,7 @@ class DevEnvironment:
                 "syncline.devcluster.nodeagent",
                 f"--kubeconfig={kubeconfig}",
                 f"--state-dir={self.state_dir / 'node'}",
+                f"--pki-dir={self.state_dir / 'pki'}",
             ],
         )
         core = client.CoreV1Api(api)

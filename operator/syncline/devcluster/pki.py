@@ -3,8 +3,10 @@
 The API server authenticates every client by a certificate signed by a private CA
 generated per state directory: the admin (group ``system:masters``), the
 controller-manager (``system:kube-controller-manager``, bound by the default RBAC
-bootstrap policy) and the node agent. Service-account tokens are signed by a
-separate RSA key. Nothing here is meant to be secure beyond loopback use.
+bootstrap policy) and the node agent. The node agent's log endpoint in turn serves
+a CA-signed certificate and accepts only the API server's kubelet-client
+certificate, as a kubelet does. Service-account tokens are signed by a separate RSA
+key. Nothing here is meant to be secure beyond loopback use.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ class Pki:
     admin: CertPair
     controller_manager: CertPair
     node_agent: CertPair
+    node_agent_serving: CertPair
+    apiserver_kubelet_client: CertPair
     sa_public: Path
     sa_private: Path
 
@@ -158,6 +162,15 @@ def create_pki(directory: Path) -> Pki:
         node_agent=_issue(
             directory, "node-agent", _name("syncline-node-agent", "system:masters"), ca
         ),
+        node_agent_serving=_issue(
+            directory, "node-agent-serving", _name("syncline-node-agent"), ca, server=True
+        ),
+        apiserver_kubelet_client=_issue(
+            directory,
+            "apiserver-kubelet-client",
+            _name("kube-apiserver-kubelet-client", "system:masters"),
+            ca,
+        ),
         sa_public=sa_public,
         sa_private=sa_private,
     )
@@ -175,6 +188,8 @@ def load_pki(directory: Path) -> Pki:
         admin=pair("admin"),
         controller_manager=pair("controller-manager"),
         node_agent=pair("node-agent"),
+        node_agent_serving=pair("node-agent-serving"),
+        apiserver_kubelet_client=pair("apiserver-kubelet-client"),
         sa_public=directory / "sa.pub",
         sa_private=directory / "sa.key",
     )

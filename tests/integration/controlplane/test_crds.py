@@ -12,6 +12,7 @@ import yaml
 from kubernetes import client
 
 from syncline.devcluster.binaries import repo_root
+from tests.integration.controlplane.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -52,14 +53,17 @@ def test_every_generated_crd_is_established(kube_api: client.ApiClient) -> None:
 
 
 def test_kubectl_explain_prints_task_field_descriptions(kubeconfig_path: Path) -> None:
-    result = subprocess.run(
-        ["kubectl", "explain", "integrationproject.spec.tasks"],
-        env={**os.environ, "KUBECONFIG": str(kubeconfig_path)},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    explained = " ".join(result.stdout.split())
+    def explain() -> str | None:
+        result = subprocess.run(
+            ["kubectl", "explain", "integrationproject.spec.tasks"],
+            env={**os.environ, "KUBECONFIG": str(kubeconfig_path)},
+            capture_output=True,
+            text=True,
+        )
+        return result.stdout if result.returncode == 0 else None
+
+    # The API server publishes a new CRD's OpenAPI a few seconds after it is Established.
+    explained = " ".join(eventually(explain, 60, "kubectl explain to know the CRD").split())
     project = next(c for c in _crds() if c["spec"]["names"]["kind"] == "IntegrationProject")
     schema = project["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
     task_fields = schema["properties"]["spec"]["properties"]["tasks"]["items"]["properties"]

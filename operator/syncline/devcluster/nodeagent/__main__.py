@@ -15,6 +15,7 @@ from types import FrameType
 from kubernetes import config
 
 from syncline.devcluster.nodeagent.agent import DEFAULT_NODE_NAME, NodeAgent
+from syncline.devcluster.pki import load_pki
 
 
 def main() -> None:
@@ -23,13 +24,15 @@ def main() -> None:
     parser.add_argument("--kubeconfig", required=True, type=Path)
     parser.add_argument("--state-dir", required=True, type=Path)
     parser.add_argument("--node-name", default=DEFAULT_NODE_NAME)
+    parser.add_argument("--pki-dir", type=Path, help="serve container logs with these certs")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     api = config.new_client_from_config(  # type: ignore[no-untyped-call]
         config_file=str(args.kubeconfig)
     )
     api.configuration.connection_pool_maxsize = 32
-    agent = NodeAgent(api, args.state_dir, args.node_name)
+    pki = load_pki(args.pki_dir) if args.pki_dir else None
+    agent = NodeAgent(api, args.state_dir, args.node_name, pki)
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:

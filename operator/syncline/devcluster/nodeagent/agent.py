@@ -30,8 +30,10 @@ from kubernetes.client import (
 )
 from kubernetes.client.exceptions import ApiException
 
+from syncline.devcluster.nodeagent.logserver import LogServer
 from syncline.devcluster.nodeagent.node import heartbeat, register_node
 from syncline.devcluster.nodeagent.runner import PodRunner
+from syncline.devcluster.pki import Pki
 
 log = logging.getLogger("syncline.nodeagent")
 DEFAULT_NODE_NAME = "syncline-dev"
@@ -59,7 +61,13 @@ def base_environment(server: str) -> dict[str, str]:
 class NodeAgent:
     """Registers one Node and runs the pods bound to it."""
 
-    def __init__(self, api: ApiClient, state_dir: Path, node_name: str = DEFAULT_NODE_NAME) -> None:
+    def __init__(
+        self,
+        api: ApiClient,
+        state_dir: Path,
+        node_name: str = DEFAULT_NODE_NAME,
+        pki: Pki | None = None,
+    ) -> None:
         self.core = CoreV1Api(api)
         self.node_name = node_name
         self.pods_dir = state_dir / "pods"
@@ -68,10 +76,13 @@ class NodeAgent:
         self.runners: dict[str, PodRunner] = {}
         self.stopping = threading.Event()
         self._last_heartbeat = 0.0
+        self.log_server = LogServer(self.logs_dir, pki, self._is_running) if pki else None
 
     def run(self) -> None:
         """Register the node, then reconcile pods until stop() is called."""
-        register_node(self.core, self.node_name)
+        if self.log_server:
+            self.log_server.start()
+        register_node(self.core, self.node_name, self.log_port)
         self._last_heartbeat = time.monotonic()
         log.info("node %s registered and Ready", self.node_name)
         while not self.stopping.is_set():
@@ -83,9 +94,21 @@ class NodeAgent:
                 log.warning("watch interrupted (%s); relisting", type(err).__name__)
                 self.stopping.wait(1.0)
 
+    @property
+    def log_port(self) -> int:
+        """The port of the log endpoint, 0 when there is none."""
+        return self.log_server.port if self.log_server else 0
+
+    def _is_running(self, namespace: str, name: str) -> bool:
+        return any(
+            r.is_alive() and r.label == f"{namespace}/{name}" for r in list(self.runners.values())
+        )
+
     def stop(self, grace_seconds: float = 2.0) -> None:
         """Stop the loop and every pod process this agent started."""
         self.stopping.set()
+        if self.log_server:
+            self.log_server.stop()
         for runner in list(self.runners.values()):
             if runner.is_alive():
                 runner.request_stop(grace_seconds)
@@ -115,7 +138,7 @@ class NodeAgent:
 
     def _maybe_heartbeat(self) -> None:
         if time.monotonic() - self._last_heartbeat >= HEARTBEAT_SECONDS:
-            heartbeat(self.core, self.node_name)
+            heartbeat(self.core, self.node_name, self.log_port)
             self._last_heartbeat = time.monotonic()
 
     def _handle(self, pod: dict[str, Any]) -> None:

@@ -30,8 +30,11 @@ def _capacity() -> dict[str, str]:
     }
 
 
-def node_status(heartbeat: str) -> dict[str, Any]:
-    """A Ready node status with this machine's CPU and memory as capacity."""
+def node_status(heartbeat: str, log_port: int) -> dict[str, Any]:
+    """A Ready node status with this machine's CPU and memory as capacity.
+
+    log_port is where the API server finds the log endpoint (0: none).
+    """
     uname = platform.uname()
     return {
         "capacity": _capacity(),
@@ -62,11 +65,11 @@ def node_status(heartbeat: str) -> dict[str, Any]:
             "operatingSystem": "linux",
             "architecture": "amd64" if uname.machine == "x86_64" else uname.machine,
         },
-        "daemonEndpoints": {"kubeletEndpoint": {"Port": 0}},
+        "daemonEndpoints": {"kubeletEndpoint": {"Port": log_port}},
     }
 
 
-def register_node(core: CoreV1Api, name: str) -> None:
+def register_node(core: CoreV1Api, name: str, log_port: int) -> None:
     """Create (or take over) the Node, mark it Ready and drop the not-ready taint.
 
     The TaintNodesByCondition admission plugin taints every new Node not-ready; with
@@ -83,10 +86,10 @@ def register_node(core: CoreV1Api, name: str) -> None:
     except ApiException as err:
         if err.status != 409:
             raise
-    heartbeat(core, name)
+    heartbeat(core, name, log_port)
     core.patch_node(name, {"spec": {"taints": None}})
 
 
-def heartbeat(core: CoreV1Api, name: str) -> None:
+def heartbeat(core: CoreV1Api, name: str, log_port: int) -> None:
     """Report the node Ready now (also refreshes capacity)."""
-    core.patch_node_status(name, {"status": node_status(now())})
+    core.patch_node_status(name, {"status": node_status(now(), log_port)})
