@@ -83,9 +83,13 @@ class MySQLConnector(Source, Sink):
         if self._conn is None:
             started = time.monotonic()
             try:
-                self._conn = pymysql.connect(**self._params)
+                conn = pymysql.connect(**self._params, read_timeout=self._timeout)
             except pymysql.err.OperationalError as err:
                 raise self._classify(err, time.monotonic() - started) from None
+            # The handshake is bounded by the timeout (a silent server is 2003); queries
+            # are not: a long merge is not a dead server. PyMySQL re-reads this per read.
+            conn._read_timeout = None  # type: ignore[attr-defined]
+            self._conn = conn
         return self._conn
 
     def _classify(self, err: pymysql.err.OperationalError, elapsed: float) -> SynclineError:
