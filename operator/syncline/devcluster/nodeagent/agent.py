@@ -156,9 +156,27 @@ class NodeAgent:
         if node != self.node_name or meta["uid"] in self.runners:
             return
         phase = (pod.get("status") or {}).get("phase")
-        if phase in ("Succeeded", "Failed"):
-            return
-        self._start_runner(pod)
+        if phase == "Running":
+            self._report_lost(pod)
+        elif phase not in ("Succeeded", "Failed"):
+            self._start_runner(pod)
+
+    def _report_lost(self, pod: dict[str, Any]) -> None:
+        """A pod that was running before this agent started: its process is gone; say so."""
+        meta = pod["metadata"]
+        body = {
+            "status": {
+                "phase": "Failed",
+                "reason": "NodeAgentRestarted",
+                "message": "the node agent restarted; the process is gone",
+            }
+        }
+        try:
+            self.core.patch_namespaced_pod_status(meta["name"], meta["namespace"], body)
+        except ApiException as err:
+            log.warning(
+                "pod %s/%s: status update failed: %s", meta["namespace"], meta["name"], err.reason
+            )
 
     def _bind(self, namespace: str, name: str) -> None:
         """Schedule the pod onto this node through pods/binding (there is no kube-scheduler)."""

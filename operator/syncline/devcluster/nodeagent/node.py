@@ -12,7 +12,8 @@ from kubernetes.client.exceptions import ApiException
 
 from syncline.devcluster.nodeagent.status import HOST_IP, now
 
-AGENT_VERSION = "syncline-node-agent/0.1"
+# Reported as the kubelet version: semver (tools parse it), honest in its build metadata.
+AGENT_VERSION = "v1.33.13+syncline-node-agent"
 
 
 def _memory_kib() -> int:
