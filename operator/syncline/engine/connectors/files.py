@@ -28,6 +28,7 @@ from syncline.api.connection import ConnectionSpec, Entity, FileFormat
 from syncline.api.run import RowError
 from syncline.engine.connectors.base import Capabilities, MergeCounts, Sink, Source
 from syncline.engine.connectors.common import build_entity, not_found
+from syncline.engine.duck import duck_query
 from syncline.errors import SynclineError
 
 SUFFIXES = {
@@ -38,17 +39,6 @@ SUFFIXES = {
 }
 STATE_FILE = ".syncline_state.json"
 _CSV_BLOCK_BYTES = 8 << 20
-
-
-def duck_query(con: duckdb.DuckDBPyConnection, query: str) -> pa.Table:
-    """A DuckDB query's result as an Arrow table (the method name changed across releases)."""
-    relation = con.sql(query)
-    for name in ("to_arrow_table", "fetch_arrow_table", "arrow"):
-        method = getattr(relation, name, None)
-        if method is not None:
-            table = method()
-            return table if isinstance(table, pa.Table) else table.read_all()
-    raise RuntimeError("this DuckDB cannot return Arrow tables")
 
 
 class FileConnector(Source, Sink):

@@ -31,36 +31,8 @@ from syncline.engine.connectors.common import (
     not_found,
     rows_to_batch,
 )
+from syncline.engine.connectors.pg_catalog import COLUMNS, TABLES, UNIQUE, type_name
 from syncline.errors import SynclineError
-
-_COLUMNS = """
-SELECT c.table_name, c.column_name, c.data_type, c.is_nullable = 'YES',
-       c.numeric_precision, c.numeric_scale
-FROM information_schema.columns c JOIN information_schema.tables t
-  ON t.table_schema = c.table_schema AND t.table_name = c.table_name
-WHERE c.table_schema = %s AND c.table_name = ANY(%s)
-ORDER BY c.table_name, c.ordinal_position
-"""
-_UNIQUE = """
-SELECT t.relname, array_agg(a.attname ORDER BY k.ord)
-FROM pg_index i
-JOIN pg_class t ON t.oid = i.indrelid
-JOIN pg_namespace n ON n.oid = t.relnamespace
-CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
-JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum
-WHERE n.nspname = %s AND t.relname = ANY(%s) AND i.indisunique AND i.indpred IS NULL
-GROUP BY t.relname, i.indexrelid
-"""
-_TABLES = """
-SELECT table_name FROM information_schema.tables
-WHERE table_schema = %s AND table_type IN ('BASE TABLE', 'VIEW') ORDER BY table_name
-"""
-
-
-def _type_name(data_type: str, precision: int | None, scale: int | None) -> str:
-    if data_type == "numeric" and precision is not None:
-        return f"numeric({precision},{scale or 0})"
-    return data_type
 
 
 class PostgresConnector(Source, Sink):
@@ -130,7 +102,7 @@ class PostgresConnector(Source, Sink):
 
     # -- catalog ---------------------------------------------------------------------
     def discover(self, limit: int = 200) -> tuple[list[Entity], int]:
-        names = [r[0] for r in self.conn.execute(_TABLES, (self.schema,)).fetchall()]
+        names = [r[0] for r in self.conn.execute(TABLES, (self.schema,)).fetchall()]
         names = [n for n in names if n not in INTERNAL_TABLES]
         entities = self._entities(names[:limit])
         return [entities[n] for n in names[:limit] if n in entities], len(names)
@@ -138,11 +110,11 @@ class PostgresConnector(Source, Sink):
     def _entities(self, names: Sequence[str]) -> dict[str, Entity]:
         columns: dict[str, list[tuple[str, str, bool]]] = {}
         for table, col, dtype, nullable, prec, scale in self.conn.execute(
-            _COLUMNS, (self.schema, list(names))
+            COLUMNS, (self.schema, list(names))
         ):
-            columns.setdefault(table, []).append((col, _type_name(dtype, prec, scale), nullable))
+            columns.setdefault(table, []).append((col, type_name(dtype, prec, scale), nullable))
         unique: dict[str, list[list[str]]] = {}
-        for table, cols in self.conn.execute(_UNIQUE, (self.schema, list(names))):
+        for table, cols in self.conn.execute(UNIQUE, (self.schema, list(names))):
             unique.setdefault(table, []).append(list(cols))
         return {t: build_entity(t, cols, unique.get(t, [])) for t, cols in columns.items()}
 

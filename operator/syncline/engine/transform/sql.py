@@ -9,7 +9,7 @@ from __future__ import annotations
 import duckdb
 import pyarrow as pa
 
-from syncline.engine.connectors.files import duck_query
+from syncline.engine.duck import duck_query
 from syncline.errors import SynclineError
 
 
