@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import psycopg
 import pytest
 
 from syncline.devcluster.databases import DatabaseAccess, free_port
@@ -132,3 +133,44 @@ def test_project_validation_before_any_data_moves(
     assert status["cronJobRef"] == {"name": "sync"}
     reasons = {e["reason"] for e in cluster.events()}
     assert {"SourceFieldMissing", "InvalidCron", "Scheduled"} <= reasons
+
+
+def test_refreshed_catalog_revalidates_the_projects_that_use_it(
+    cluster: Cluster,
+    warehouse: DatabaseAccess,
+    start_operator: Callable[..., OperatorProcess],
+) -> None:
+    """A column dropped at the source: refresh the Connection, and the project says so."""
+    start_operator()
+    make_world(cluster, warehouse)
+    cluster.create("integrationprojects", "sync", project_spec(), "IntegrationProject")
+    cluster.wait_ready("integrationprojects", "sync")
+
+    with psycopg.connect(warehouse_dsn(warehouse), autocommit=True) as conn:
+        conn.execute("ALTER TABLE crm_customers RENAME COLUMN email TO mail")
+    refresh(cluster, "crm", "1")
+    message = _message(cluster, "integrationprojects", "sync", "SourceFieldMissing")
+    assert "Task customers: source field email does not exist in crm_customers" in message
+    assert cluster.ready("connectionsets", "pair")["status"] == "True"  # type: ignore[index]
+
+    with psycopg.connect(warehouse_dsn(warehouse), autocommit=True) as conn:
+        conn.execute("ALTER TABLE crm_customers RENAME COLUMN mail TO email")
+    refresh(cluster, "crm", "2")
+    cluster.wait_ready("integrationprojects", "sync")
+
+
+def refresh(cluster: Cluster, connection: str, token: str) -> None:
+    cluster.custom.patch_namespaced_custom_object(
+        "syncline.dev",
+        "v1alpha1",
+        cluster.namespace,
+        "connections",
+        connection,
+        {"metadata": {"annotations": {"syncline.dev/refresh": token}}},
+    )
+
+
+def warehouse_dsn(db: DatabaseAccess) -> str:
+    return (
+        f"host={db.host} port={db.port} dbname={db.database} user={db.user} password={db.password}"
+    )
