@@ -30,7 +30,11 @@ def dev() -> None:
 def up(state_dir: Path, with_postgres: bool) -> None:
     """Start the dev cluster, install Syncline's CRDs, print how to use it."""
     environment = DevEnvironment(state_dir)
-    info = environment.start(crds=repo_root() / "crds", postgres=with_postgres)
+    try:
+        info = environment.start(crds=repo_root() / "crds", postgres=with_postgres)
+    except (RuntimeError, TimeoutError, FileNotFoundError) as err:
+        # Start-up failures are reported with the component's log tail; no traceback needed.
+        raise click.ClickException(str(err)) from err
     click.echo(f"# control plane ready in {info.seconds_to_ready:.1f}s at {info.server}", err=True)
     click.echo(f"# logs: {state_dir / 'logs'}; stop with: syncline dev down", err=True)
     if info.postgres_env:
