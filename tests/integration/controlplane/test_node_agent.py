@@ -96,6 +96,18 @@ def test_failing_command_gives_failed_pod_with_its_exit_code(
     assert "going down" in _log(control_plane, namespace, "fails")
 
 
+def test_missing_executable_gives_failed_pod_with_start_error(
+    kube_api: client.ApiClient, namespace: str
+) -> None:
+    core = client.CoreV1Api(kube_api)
+    container = {"name": "main", "image": "x", "command": ["no-such-command-xyz"]}
+    core.create_namespaced_pod(namespace, pod("missing", container))
+    finished = _finished_pod(core, namespace, "missing")
+    assert finished.status.phase == "Failed"
+    terminated = finished.status.container_statuses[0].state.terminated
+    assert (terminated.reason, terminated.exit_code) == ("StartError", 128)
+
+
 def test_secret_env_reaches_the_process_but_never_the_agent_log(
     kube_api: client.ApiClient, namespace: str, control_plane: ControlPlane
 ) -> None:

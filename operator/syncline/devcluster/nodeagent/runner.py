@@ -27,6 +27,7 @@ from syncline.devcluster.process import spawn, stop_group
 
 log = logging.getLogger("syncline.nodeagent")
 CONFIG_RETRY_SECONDS = 2.0
+START_ERROR_EXIT_CODE = 128  # what container runtimes report when exec fails
 
 
 @dataclass
@@ -143,13 +144,16 @@ class PodRunner(threading.Thread):
 
     def _run(self, group: list[Prepared]) -> int:
         """Start the containers, report Running, wait for all; return the worst exit code."""
-        processes = []
+        processes: list[subprocess.Popen[bytes] | None] = []
         for prepared in group:
             processes.append(self._start(prepared))
         phase = "Running" if group is self.main else "Pending"
         self._report(phase)
         worst = 0
         for prepared, process in zip(group, processes, strict=True):
+            if process is None:  # could not start; its state already says why
+                worst = worst or START_ERROR_EXIT_CODE
+                continue
             code = self._wait(process)
             (self.pod_dir / f"{prepared.spec['name']}.pgid").unlink(missing_ok=True)
             started = prepared.state["running"]["startedAt"]
@@ -158,10 +162,18 @@ class PodRunner(threading.Thread):
             worst = worst or code
         return worst
 
-    def _start(self, prepared: Prepared) -> subprocess.Popen[bytes]:
+    def _start(self, prepared: Prepared) -> subprocess.Popen[bytes] | None:
+        """Start one container; a missing executable is a StartError, as with a runtime."""
         name = prepared.spec["name"]
         log_file = self.logs_dir / f"{name}.log"
-        process = spawn(prepared.argv, log_file, env=prepared.env, cwd=prepared.cwd)
+        try:
+            process = spawn(prepared.argv, log_file, env=prepared.env, cwd=prepared.cwd)
+        except OSError as err:
+            now = status.now()
+            prepared.state = status.terminated(START_ERROR_EXIT_CODE, now, now)
+            prepared.state["terminated"].update(reason="StartError", message=err.strerror or "")
+            log.info("pod %s: container %s could not start: %s", self.label, name, err.strerror)
+            return None
         (self.pod_dir / f"{name}.pgid").write_text(str(process.pid))
         prepared.state = status.running(status.now())
         log.info("pod %s: container %s started (pid %d)", self.label, name, process.pid)
