@@ -1,0 +1,154 @@
+"""Project validation against catalogs, before any data moves (no server needed)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from syncline.api.project import IntegrationProjectSpec
+from syncline.controllers.validation import ProjectInputs, plan_project
+from syncline.scheduling.cronjob import CredentialSource
+
+READY = {"type": "Ready", "status": "True", "reason": "Ok", "message": "ok"}
+
+
+def _connection(entities: dict[str, list[str]], secret: str | None = "creds") -> dict[str, Any]:
+    spec: dict[str, Any] = {"type": "postgresql", "endpoint": {"host": "h"}}
+    if secret:
+        spec["credentials"] = {"secretRef": {"name": secret}}
+    return {
+        "metadata": {"generation": 1},
+        "spec": spec,
+        "status": {
+            "observedGeneration": 1,
+            "conditions": [READY],
+            "entityCount": len(entities),
+            "entities": [
+                {"name": n, "fields": [{"name": f, "type": "text"} for f in fs]}
+                for n, fs in entities.items()
+            ],
+        },
+    }
+
+
+SET = {
+    "metadata": {"generation": 1},
+    "spec": {
+        "connections": [
+            {"name": "crm", "connectionRef": {"name": "crm-db"}},
+            {"name": "dwh", "connectionRef": {"name": "dwh-db"}},
+        ],
+        "organizationMappings": [{"name": "us", "units": {"crm": "US", "dwh": "Sales-US"}}],
+        "integrationKeys": [{"connection": "dwh", "entity": "customers", "fields": ["id"]}],
+    },
+    "status": {"observedGeneration": 1, "conditions": [READY]},
+}
+CONNECTIONS = {
+    "crm": _connection({"customers": ["id", "email", "unit"]}),
+    "dwh": _connection({"customers": ["id", "email", "unit"]}, secret="dwh-creds"),
+}
+
+
+def _task(**changes: Any) -> dict[str, Any]:
+    task: dict[str, Any] = {
+        "name": "customers",
+        "source": {"connection": "crm", "entity": "customers"},
+        "destination": {"connection": "dwh", "entity": "customers"},
+        "mappings": [{"destination": "email", "source": "email"}],
+    }
+    task.update(changes)
+    return task
+
+
+def _plan(
+    tasks: list[dict[str, Any]] | None = None,
+    template: dict[str, Any] | None = None,
+    connection_set: dict[str, Any] | None = SET,
+    **extra: Any,
+) -> list[str]:
+    spec = IntegrationProjectSpec.model_validate(
+        {"connectionSetRef": {"name": "pair"}, "tasks": tasks or [], **extra}
+    )
+    inputs = ProjectInputs("proj", spec, connection_set, template, CONNECTIONS)
+    return [str(e) for e in plan_project(inputs).errors]
+
+
+def test_a_good_project_has_no_errors_and_gets_credentials_by_reference() -> None:
+    spec = IntegrationProjectSpec.model_validate(
+        {
+            "connectionSetRef": {"name": "pair"},
+            "tasks": [_task()],
+            "schedule": {"cron": "0 * * * *"},
+        }
+    )
+    plan = plan_project(ProjectInputs("proj", spec, SET, None, CONNECTIONS))
+    assert plan.errors == []
+    assert plan.schedule is not None
+    assert plan.credentials == [
+        CredentialSource("crm", "creds", ("username", "password")),
+        CredentialSource("dwh", "dwh-creds", ("username", "password")),
+    ]
+
+
+def test_missing_source_field_names_task_and_field() -> None:
+    task = _task(mappings=[{"destination": "email", "source": "mail"}])
+    errors = _plan([task])
+    assert any(
+        e.startswith("2200 SourceFieldMissing: Task customers: source field mail") for e in errors
+    )
+
+
+def test_unknown_alias_and_entity() -> None:
+    errors = _plan([_task(source={"connection": "erp", "entity": "customers"})])
+    assert any(e.startswith("2008 ConnectionNotInSet") and "source.connection" in e for e in errors)
+    errors = _plan([_task(source={"connection": "crm", "entity": "clients"})])
+    assert any(e.startswith("2004 EntityNotFound: Entity clients") for e in errors)
+
+
+def test_set_missing_or_not_ready_blocks_without_catalog_noise() -> None:
+    errors = _plan([_task()], connection_set=None)
+    assert errors == [
+        "2007 ConnectionSetNotReady: ConnectionSet pair is not Ready: it does not exist "
+        "(spec.connectionSetRef.name)"
+    ]
+
+
+def test_template_missing_and_no_tasks() -> None:
+    errors = _plan(templateRef={"name": "blueprint"})
+    assert "2207 TemplateNotFound: IntegrationTemplate blueprint does not exist." in errors
+    assert "2212 NoTasks: Project proj has no tasks to run." in errors
+
+
+def test_template_tasks_are_merged_and_validated() -> None:
+    template = {"spec": {"tasks": [_task(mappings=[{"destination": "nope", "source": "email"}])]}}
+    errors = _plan(templateRef={"name": "blueprint"}, template=template)
+    assert any(e.startswith("2201 DestinationFieldUnknown") and "nope" in e for e in errors)
+    incomplete = _plan(
+        [{"name": "extra", "mappings": [{"destination": "email", "constant": "x"}]}],
+        templateRef={"name": "blueprint"},
+        template=template,
+        excludedTasks=["customers"],
+    )
+    assert (
+        "2211 TaskIncomplete: Task extra: source is required once template and project "
+        "are merged." in incomplete
+    )
+    assert not any("nope" in e for e in incomplete)  # the excluded template task is gone
+
+
+def test_organization_mapping_must_exist_and_org_unit_needs_one() -> None:
+    assert any(
+        e.startswith("1100 InvalidOrganizationUnit")
+        for e in _plan([_task()], organizationMapping="emea")
+    )
+    org_task = _task(
+        mappings=[{"destination": "unit", "source": "unit", "transforms": [{"type": "orgUnit"}]}]
+    )
+    assert any(e.startswith("1101 RequiredOrganizationUnit") for e in _plan([org_task]))
+    assert _plan([org_task], organizationMapping="us") == []
+
+
+def test_schedule_errors_join_the_others() -> None:
+    task = _task(mappings=[{"destination": "email", "source": "mail"}])
+    errors = _plan([task], schedule={"cron": "0 0 30 2 *"})
+    assert any(e.startswith("2200") for e in errors)
+    assert any(e.startswith("1601 ScheduleWillNeverRun") for e in errors)
