@@ -14,7 +14,8 @@ pytestmark = pytest.mark.integration
 
 CALL_API_AS_POD = """
 import json, os, pathlib, ssl, urllib.error, urllib.request
-sa = pathlib.Path(os.environ["SYNCLINE_SANDBOX"]) / "var/run/secrets/kubernetes.io/serviceaccount"
+root = pathlib.Path(os.environ.get("SYNCLINE_SANDBOX", "/"))
+sa = root / "var/run/secrets/kubernetes.io/serviceaccount"
 host = os.environ["KUBERNETES_SERVICE_HOST"] + ":" + os.environ["KUBERNETES_SERVICE_PORT"]
 namespace = (sa / "namespace").read_text()
 request = urllib.request.Request(
