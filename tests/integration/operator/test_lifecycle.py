@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 
 import pytest
 
-from syncline.devcluster.databases import DatabaseAccess
+from syncline.devcluster.databases import DatabaseAccess, free_port
 from tests.integration.operator.conftest import CANARY, make_world, project_spec
 from tests.integration.operator.harness import Cluster, OperatorProcess, wait_for
 
@@ -19,7 +21,8 @@ def test_project_becomes_a_restricted_cronjob_and_follows_edits(
     warehouse: DatabaseAccess,
     start_operator: Callable[..., OperatorProcess],
 ) -> None:
-    operator = start_operator()
+    port = free_port()
+    operator = start_operator(SYNCLINE_LIVENESS_ENDPOINT=f"http://127.0.0.1:{port}/healthz")
     make_world(cluster, warehouse)
     cluster.create("integrationprojects", "sync", project_spec(), "IntegrationProject")
 
@@ -34,6 +37,7 @@ def test_project_becomes_a_restricted_cronjob_and_follows_edits(
     )
     ready = cluster.wait_ready("integrationprojects", "sync")
     assert ready["reason"] == "Scheduled"
+    assert wait_for(lambda: _healthz(port) == 200, what="liveness endpoint answers")
 
     status = cluster.get("integrationprojects", "sync")["status"]
     assert status["cronJobRef"] == {"name": "sync"}
@@ -104,3 +108,11 @@ def test_project_becomes_a_restricted_cronjob_and_follows_edits(
     assert CANARY not in operator.text()
     reasons = {e["reason"] for e in cluster.events()}
     assert {"Connected", "ConnectionsReady", "Scheduled"} <= reasons
+
+
+def _healthz(port: int) -> int | None:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as answer:
+            return int(answer.status)
+    except (urllib.error.URLError, ConnectionError):
+        return None
