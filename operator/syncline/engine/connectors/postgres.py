@@ -29,9 +29,9 @@ from syncline.engine.connectors.common import (
     build_entity,
     entity_schema,
     not_found,
-    rows_to_batch,
 )
 from syncline.engine.connectors.pg_catalog import COLUMNS, TABLES, UNIQUE, type_name
+from syncline.engine.connectors.pg_copy import CopyStream, parse, select_list
 from syncline.errors import SynclineError
 
 
@@ -141,27 +141,17 @@ class PostgresConnector(Source, Sink):
     ) -> Iterator[pa.RecordBatch]:
         described = self.describe(entity)
         schema = entity_schema(described)
-        select = sql.SQL(", ").join(
-            sql.SQL("{}::text").format(sql.Identifier(f.name))
-            if schema.field(f.name).type == pa.string()
-            else sql.Identifier(f.name)
-            for f in described.fields
-        )
-        query = sql.SQL("SELECT {} FROM {}").format(select, self._table(entity))
-        params: list[Any] = []
+        query = sql.SQL("SELECT {} FROM {}").format(select_list(schema), self._table(entity))
         if cursor_field:
             ctype = next(f.type for f in described.fields if f.name == cursor_field)
             if after is not None:
-                query += sql.SQL(" WHERE {} > CAST(%s AS {})").format(
-                    sql.Identifier(cursor_field), sql.SQL(ctype)
+                query += sql.SQL(" WHERE {} > CAST({} AS {})").format(
+                    sql.Identifier(cursor_field), sql.Literal(after), sql.SQL(ctype)
                 )
-                params.append(after)
             query += sql.SQL(" ORDER BY {}").format(sql.Identifier(cursor_field))
-        with self.conn.transaction(), self.conn.cursor(name="syncline_read") as cur:
-            cur.itersize = batch_size
-            cur.execute(query, params)
-            while rows := cur.fetchmany(batch_size):
-                yield rows_to_batch(rows, schema)
+        copy_sql = sql.SQL("COPY ({}) TO STDOUT (FORMAT csv)").format(query)
+        with self.conn.transaction(), self.conn.cursor() as cur, cur.copy(copy_sql) as copy:
+            yield from parse(CopyStream(copy), schema, batch_size)
 
     # -- sink ------------------------------------------------------------------------
     def transaction(self) -> AbstractContextManager[None]:
