@@ -26,13 +26,14 @@ from syncline.controllers.dependencies import request_reconcile, users_of_connec
 from syncline.controllers.publish import publish
 from syncline.controllers.settings import current
 from syncline.controllers.status import Verdict, failed, ready_condition, succeeded
+from syncline.engine.catalog import check_connection, discover_entities
 from syncline.errors import SynclineError
 
 logger = logging.getLogger(__name__)
 
 REFRESH_ANNOTATION = f"{GROUP}/refresh"
 MIN_SECRET_LENGTH_TO_REDACT = 4
-TICK_SECONDS = 5.0
+TICK_SECONDS = 10.0
 """How often the timer looks at each Connection; it only works when a check is due."""
 _probes = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="probe")
 
@@ -80,7 +81,6 @@ def probe(
     The work runs in its own thread so a driver that ignores its timeout cannot hang the
     handler: past the deadline the Connection reports 2003 and the thread is abandoned.
     """
-    from syncline.engine.catalog import check_connection, discover_entities
 
     def work() -> tuple[list[Entity], int]:
         check_connection(spec, credentials, timeout_seconds=timeout)

@@ -120,9 +120,7 @@ def read_secret(namespace: str, name: str) -> dict[str, str] | None:
             raise SynclineError("SecretForbidden", name=name) from None
         raise
     data = secret.data or {}
-    decoded = {k: base64.b64decode(v).decode("utf-8", "replace") for k, v in data.items()}
-    decoded.update(secret.string_data or {})
-    return decoded
+    return {k: base64.b64decode(v).decode("utf-8", "replace") for k, v in data.items()}
 
 
 def get_cronjob(namespace: str, name: str) -> dict[str, Any] | None:

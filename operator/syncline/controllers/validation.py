@@ -22,6 +22,7 @@ from syncline.api.template import IntegrationTemplateSpec
 from syncline.controllers.catalogs import Catalog
 from syncline.controllers.status import is_ready, ready_condition
 from syncline.controllers.template import task_shape_errors
+from syncline.engine.validation import validate_task
 from syncline.errors import SynclineError
 from syncline.scheduling.cronjob import CredentialSource
 from syncline.scheduling.schedule import EffectiveSchedule, resolve_schedule
@@ -138,8 +139,6 @@ def _catalog_errors(
     inputs: ProjectInputs, set_spec: ConnectionSetSpec, tasks: Sequence[Task]
 ) -> list[SynclineError]:
     """Aliases, entities and fields of every task against the member catalogs."""
-    from syncline.engine.validation import validate_task
-
     set_name = inputs.spec.connection_set_ref.name
     catalogs = {alias: Catalog(obj) for alias, obj in inputs.connections.items()}
     errors: list[SynclineError] = []
