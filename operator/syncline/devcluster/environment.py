@@ -105,7 +105,13 @@ class DevEnvironment:
             ],
         )
         core = client.CoreV1Api(api)
-        wait_until(lambda: _node_ready(core), READY_TIMEOUT, "node agent")
+
+        def ready() -> bool:
+            if not self.supervisor.status().get("node-agent"):
+                raise RuntimeError(f"node agent exited; see {self.state_dir}/logs/node-agent.log")
+            return _node_ready(core)
+
+        wait_until(ready, READY_TIMEOUT, "node agent", interval=0.2)
 
     def _start_postgres(self) -> Path:
         """PostgreSQL with a ``syncline`` database; its DSN goes to a 0600 env file."""
