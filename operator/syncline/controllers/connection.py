@@ -194,6 +194,20 @@ def connection_timer(body: kopf.Body, status: kopf.Status, **kwargs: Any) -> Non
         reconcile_connection(body, kwargs)
 
 
+@kopf.on.event(GROUP, VERSION, "connections")
+def connection_event(event: kopf.RawEvent, body: kopf.Body, **kwargs: Any) -> None:
+    """A deleted Connection: the sets and projects using it must stop claiming Ready."""
+    if event.get("type") != "DELETED":
+        return
+    meta = body["metadata"]
+    namespace, name = meta["namespace"], meta["name"]
+    users = users_of_connection(
+        namespace, name, kwargs["sets_by_connection"], kwargs["projects_by_set"]
+    )
+    for kind, user in users:
+        request_reconcile(kind, namespace, user, f"Connection/{name}@deleted:{meta.get('uid')}")
+
+
 def is_due(status: Mapping[str, Any], interval: float, now: datetime, retry: float = 60.0) -> bool:
     """A failing connection is retried after ``retry``; a Ready one after ``interval``."""
     checked = status.get("lastCheckTime")

@@ -140,9 +140,13 @@ def reconcile_set(body: Mapping[str, Any], indexes: Mapping[str, Any]) -> None:
     }
     verdict, fields = assess_set(name, spec, members)
     if publish(kube.CONNECTION_SET, body, verdict, fields):
-        cause = f"ConnectionSet/{name}@{verdict.ready}:{verdict.reason}"
-        for project in sorted(set(indexes["projects_by_set"].get((namespace, name), []))):
-            request_reconcile(kube.PROJECT, namespace, project, cause)
+        notify_projects(namespace, name, indexes, f"{verdict.ready}:{verdict.reason}")
+
+
+def notify_projects(namespace: str, name: str, indexes: Mapping[str, Any], what: str) -> None:
+    """Projects using this set re-check it."""
+    for project in sorted(set(indexes["projects_by_set"].get((namespace, name), []))):
+        request_reconcile(kube.PROJECT, namespace, project, f"ConnectionSet/{name}@{what}")
 
 
 @kopf.on.resume(GROUP, VERSION, "connectionsets", backoff=5)
@@ -151,3 +155,11 @@ def reconcile_set(body: Mapping[str, Any], indexes: Mapping[str, Any]) -> None:
 def connection_set_changed(body: kopf.Body, **kwargs: Any) -> None:
     """The set or one of its connections changed (kwargs carries kopf's indexes)."""
     reconcile_set(body, kwargs)
+
+
+@kopf.on.event(GROUP, VERSION, "connectionsets")
+def connection_set_event(event: kopf.RawEvent, body: kopf.Body, **kwargs: Any) -> None:
+    """A deleted set: its projects must stop claiming Ready (and stop running)."""
+    if event.get("type") == "DELETED":
+        meta = body["metadata"]
+        notify_projects(meta["namespace"], meta["name"], kwargs, f"deleted:{meta.get('uid')}")

@@ -59,11 +59,18 @@ def reconcile_template(
         verdict = assess_template(spec)
         fields["taskCount"] = len(spec.tasks)
     publish(kind, body, verdict, fields)
+    notify_projects(kind, body, indexes, f"{meta.get('generation')}:{verdict.reason}")
+
+
+def notify_projects(
+    kind: kube.Kind, body: Mapping[str, Any], indexes: Mapping[str, Any], what: str
+) -> None:
+    """Projects built on this template re-check their merged tasks."""
+    meta = body["metadata"]
     home = meta.get("namespace") or ""
-    cause = f"{kind.kind}/{meta['name']}@{meta.get('generation')}:{verdict.reason}"
     users = indexes["projects_by_template"].get((kind.kind, home, meta["name"]), [])
     for namespace, project in sorted(set(users)):
-        request_reconcile(kube.PROJECT, namespace, project, cause)
+        request_reconcile(kube.PROJECT, namespace, project, f"{kind.kind}/{meta['name']}@{what}")
 
 
 @kopf.on.resume(GROUP, VERSION, "integrationtemplates", backoff=5)
@@ -78,3 +85,18 @@ def template_changed(body: kopf.Body, **kwargs: Any) -> None:
 @kopf.on.update(GROUP, VERSION, "clusterintegrationtemplates", backoff=5)
 def cluster_template_changed(body: kopf.Body, **kwargs: Any) -> None:
     reconcile_template(kube.CLUSTER_TEMPLATE, body, kwargs)
+
+
+@kopf.on.event(GROUP, VERSION, "integrationtemplates")
+def template_event(event: kopf.RawEvent, body: kopf.Body, **kwargs: Any) -> None:
+    """A deleted template leaves its projects without tasks: they must say so."""
+    if event.get("type") == "DELETED":
+        notify_projects(kube.TEMPLATE, body, kwargs, f"deleted:{body['metadata'].get('uid')}")
+
+
+@kopf.on.event(GROUP, VERSION, "clusterintegrationtemplates")
+def cluster_template_event(event: kopf.RawEvent, body: kopf.Body, **kwargs: Any) -> None:
+    if event.get("type") == "DELETED":
+        notify_projects(
+            kube.CLUSTER_TEMPLATE, body, kwargs, f"deleted:{body['metadata'].get('uid')}"
+        )

@@ -174,3 +174,29 @@ def warehouse_dsn(db: DatabaseAccess) -> str:
     return (
         f"host={db.host} port={db.port} dbname={db.database} user={db.user} password={db.password}"
     )
+
+
+def test_deleting_a_connection_stops_its_projects_until_it_returns(
+    cluster: Cluster,
+    warehouse: DatabaseAccess,
+    start_operator: Callable[..., OperatorProcess],
+) -> None:
+    start_operator()
+    make_world(cluster, warehouse)
+    cluster.create("integrationprojects", "sync", project_spec(), "IntegrationProject")
+    cluster.wait_ready("integrationprojects", "sync")
+
+    cluster.delete("connections", "dwh")
+    message = _message(cluster, "connectionsets", "pair", "ConnectionNotReady")
+    assert "dwh" in message
+    assert "spec.connections[1].connectionRef.name" in message
+    message = _message(cluster, "integrationprojects", "sync", "ConnectionSetNotReady")
+    assert message.startswith("2007 ConnectionSetNotReady: ConnectionSet pair is not Ready")
+    wait_for(lambda: cluster.cronjob("sync") is None, what="CronJob removed")
+    reconciling = cluster.get("integrationprojects", "sync")["status"]["conditions"]
+    assert {c["type"] for c in reconciling} == {"Ready", "Reconciling"}
+
+    dwh = postgres_connection(warehouse, "db-creds", "staging")
+    cluster.create("connections", "dwh", dwh, "Connection")
+    cluster.wait_ready("integrationprojects", "sync", timeout=60)
+    wait_for(lambda: cluster.cronjob("sync"), what="CronJob back")
