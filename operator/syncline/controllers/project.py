@@ -72,8 +72,8 @@ def apply_schedule(
         taken = SynclineError("ItemAlreadyExists", kind="CronJob", name=name)
         return failed([taken]), {"cronJobRef": None, "nextRunTime": None}
     manifest = build_cronjob(project, spec, plan.schedule, plan.credentials, current().engine)
+    drift.remember(manifest)  # before applying: the watch event must not see a stale wish
     kube.apply_cronjob(manifest)
-    drift.remember(manifest)
     fields: dict[str, Any] = {
         "cronJobRef": {"name": name},
         "schedule": plan.schedule.describe() if plan.schedule else MANUAL,
