@@ -20,7 +20,7 @@ from pathlib import Path
 from syncline.devcluster.binaries import k8s_bin_dir
 from syncline.devcluster.kubeconfig import write_kubeconfig
 from syncline.devcluster.pki import Pki, create_pki
-from syncline.devcluster.process import free_port, wait_until
+from syncline.devcluster.process import free_ports, wait_until
 from syncline.devcluster.supervisor import Supervisor
 
 SERVICE_ACCOUNT_ISSUER = "https://kubernetes.default.svc.cluster.local"
@@ -59,6 +59,12 @@ class ControlPlane:
         self.state_dir = supervisor.state_dir
         self.bin_dir = bin_dir
         self.pki: Pki | None = None
+        self._ports: list[int] = []
+
+    def _port(self) -> int:
+        if not self._ports:
+            self._ports = free_ports(4)  # etcd client + peer, API server, controller-manager
+        return self._ports.pop()
 
     def start(self) -> Endpoints:
         """Start everything and return once the API server is ready; ~seconds when cached."""
@@ -93,7 +99,7 @@ class ControlPlane:
     def _start_etcd(self, bin_dir: Path) -> str:
         data_dir = self.state_dir / "etcd"
         shutil.rmtree(data_dir, ignore_errors=True)  # a dev cluster starts empty
-        client, peer = f"http://127.0.0.1:{free_port()}", f"http://127.0.0.1:{free_port()}"
+        client, peer = f"http://127.0.0.1:{self._port()}", f"http://127.0.0.1:{self._port()}"
         self.supervisor.launch(
             "etcd",
             [
@@ -113,7 +119,7 @@ class ControlPlane:
         return client
 
     def _start_apiserver(self, bin_dir: Path, pki: Pki, etcd: str) -> str:
-        port = free_port()
+        port = self._port()
         self.supervisor.launch(
             "kube-apiserver",
             [
@@ -157,7 +163,7 @@ class ControlPlane:
                 f"--authentication-kubeconfig={kubeconfig}",
                 f"--authorization-kubeconfig={kubeconfig}",
                 "--bind-address=127.0.0.1",
-                f"--secure-port={free_port()}",
+                f"--secure-port={self._port()}",
                 f"--cert-dir={self.state_dir / 'controller-manager'}",
                 "--leader-elect=false",
                 f"--controllers={','.join(CONTROLLERS)}",
