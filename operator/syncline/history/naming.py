@@ -34,3 +34,14 @@ def manual_job_name(project: str, token: str) -> str:
 def log_config_map_name(run_name: str) -> str:
     """Where a run's full log is kept (a ConfigMap owned by the run)."""
     return f"{run_name[: _MAX_NAME - 4].rstrip('-')}-log"
+
+
+def effective_trigger(label: str | None, last_result: str | None) -> str:
+    """What started a run: the Job's trigger label, else the schedule.
+
+    A scheduled run after a run that ended in Error is the seed's automatic retry,
+    recorded as ``retry`` so the history shows why it ran.
+    """
+    if label:
+        return label
+    return "retry" if last_result == "Error" else "schedule"

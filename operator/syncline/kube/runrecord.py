@@ -134,7 +134,7 @@ class RunRecord:
         except ApiException as err:
             if err.status != 409:
                 raise
-            loosely(self.core).replace_namespaced_config_map(name, self.namespace, body)
+            loosely(self.core).patch_namespaced_config_map(name, self.namespace, body)
         self._patch({"logRef": name})
 
     def _patch(self, status: dict[str, Any]) -> None:

@@ -71,3 +71,11 @@ def test_manual_job_names_are_stable_per_token_and_valid() -> None:
     assert a != manual_job_name("a" * 70, "token-2")
     assert len(a) <= 63
     assert len(log_config_map_name("r" * 63)) <= 63
+
+
+def test_a_scheduled_run_after_an_error_is_recorded_as_a_retry() -> None:
+    from syncline.history.naming import effective_trigger
+
+    assert effective_trigger(None, "Error") == "retry"
+    assert effective_trigger(None, "Completed") == "schedule"
+    assert effective_trigger("manual", "Error") == "manual"
