@@ -127,11 +127,11 @@ def assess(spec: ConnectionSpec, namespace: str, timeout: float) -> tuple[Verdic
 
 
 def _failure(err: SynclineError, secrets: list[str]) -> Verdict:
-    """The error as a verdict, with any credential value scrubbed from its message."""
-    clean = redact(str(err), secrets)
-    if clean == str(err):
+    """The error as a verdict, with any credential value scrubbed from its parameters."""
+    if redact(str(err), secrets) == str(err):
         return failed([err])
-    return failed([SynclineError("ConnectionUnreachable", endpoint="(redacted)", detail=clean)])
+    clean = {k: redact(str(v), secrets) for k, v in err.params.items()}
+    return failed([SynclineError(err.name, **clean)])
 
 
 def reconcile_connection(body: Mapping[str, Any], indexes: Mapping[str, Any]) -> None:

@@ -82,3 +82,12 @@ def test_digest_changes_with_readiness_or_catalog_only() -> None:
     assert outcome_digest(ready, entities) != outcome_digest(
         [{"type": "Ready", "status": "False"}], entities
     )
+
+
+def test_a_connector_error_echoing_a_password_keeps_its_code_but_not_the_value() -> None:
+    from syncline.controllers.connection import _failure
+
+    err = SynclineError("ConnectionUnreachable", endpoint="db:5432", detail="bad pw s3cr3t-x")
+    verdict = _failure(err, ["s3cr3t-x"])
+    assert verdict.reason == "ConnectionUnreachable"
+    assert verdict.message == "2000 ConnectionUnreachable: Cannot reach db:5432: bad pw ***"
