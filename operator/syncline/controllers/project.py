@@ -140,7 +140,9 @@ def project_changed(body: kopf.Body, **kwargs: Any) -> None:
 @kopf.on.event(GROUP, VERSION, "integrationprojects")
 def project_event(event: kopf.RawEvent, body: kopf.Body, **kwargs: Any) -> None:
     """A deleted scheduled project frees a quota slot; its CronJob goes by garbage collection."""
-    if event.get("type") == "DELETED" and counts_towards_quota(body.get("spec") or {}):
-        meta = body["metadata"]
-        drift.forget(meta["namespace"], cronjob_name(meta["name"]))
+    if event.get("type") != "DELETED":
+        return
+    meta = body["metadata"]
+    drift.forget(meta["namespace"], cronjob_name(meta["name"]))
+    if counts_towards_quota(body.get("spec") or {}):
         release_quota(meta["namespace"], kwargs, f"deleted:{meta['name']}:{meta.get('uid')}")
