@@ -30,9 +30,9 @@ def start_operator(
     """Start (and always stop) `syncline operator` processes watching the test namespace."""
     started: list[OperatorProcess] = []
 
-    def start(**env: str) -> OperatorProcess:
+    def start(entry: list[str] | None = None, **env: str) -> OperatorProcess:
         log = tmp_path / f"operator-{len(started)}.log"
-        process = OperatorProcess(kubeconfig_path, namespace, log, **env).start()
+        process = OperatorProcess(kubeconfig_path, namespace, log, entry, **env).start()
         started.append(process)
         return process
 

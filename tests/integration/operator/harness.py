@@ -21,8 +21,11 @@ T = TypeVar("T")
 class OperatorProcess:
     """`syncline operator` as a subprocess watching one namespace; its log kept in a file."""
 
-    def __init__(self, kubeconfig: Path, namespace: str, log: Path, **env: str) -> None:
+    def __init__(
+        self, kubeconfig: Path, namespace: str, log: Path, entry: list[str] | None, **env: str
+    ) -> None:
         self.kubeconfig, self.namespace, self.log, self.env = kubeconfig, namespace, log, env
+        self.entry = entry or [str(Path(sys.executable).with_name("syncline"))]
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> OperatorProcess:
@@ -34,13 +37,15 @@ class OperatorProcess:
             "SYNCLINE_CONNECTION_TIMEOUT_SECONDS": "5",
             **self.env,
         }
-        syncline = Path(sys.executable).with_name("syncline")  # the installed console script
-        command = [str(syncline), "operator", "-n", self.namespace]
+        command = [*self.entry, "operator", "-n", self.namespace]
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
                 [*command, "--verbose"], stdout=out, stderr=subprocess.STDOUT, env=env
             )
         return self
+
+    def exited(self) -> bool:
+        return self.process is not None and self.process.poll() is not None
 
     def kill(self) -> None:
         """SIGKILL: no cleanup, exactly like a crashed pod."""
