@@ -165,7 +165,7 @@ def summarize(runs: list[dict[str, Any]], rows: int) -> str:
         cells.setdefault((r["tool"], r["scenario"]), []).append(r)
     med = {k: statistics.median(r["wall"] for r in v) for k, v in cells.items()}
     lines = [
-        "| tool | scenario | runs | median s | min–max s | rows/s | peak MiB | rewritten "
+        "| tool | scenario | runs | median s | min-max s | rows/s | peak MiB | rewritten "
         "| content hash |",
         "|---|---|---:|---:|---:|---:|---:|---:|---|",
     ]
@@ -173,7 +173,7 @@ def summarize(runs: list[dict[str, Any]], rows: int) -> str:
         walls = [r["wall"] for r in v]
         hashes = sorted({r["hash"] for r in v})
         lines.append(
-            f"| {tool} | {scen} | {len(v)} | {med[(tool, scen)]:.2f} | {min(walls):.2f}–"
+            f"| {tool} | {scen} | {len(v)} | {med[(tool, scen)]:.2f} | {min(walls):.2f}-"
             f"{max(walls):.2f} | {rows / med[(tool, scen)]:,.0f} | "
             f"{max(r['peak_mib'] for r in v):.0f} | {max(r['rewritten'] for r in v):,} | "
             f"{', '.join(hashes)} |"

@@ -15,7 +15,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 from psycopg import sql
 
-BLOCK_BYTES = 4 << 20
+ROW_BYTES_GUESS = 300
+"""Bytes per CSV row assumed when sizing parse blocks, so a block is about one batch."""
 
 
 class CopyStream(io.RawIOBase):
@@ -62,7 +63,10 @@ def parse(stream: io.RawIOBase, schema: pa.Schema, batch_size: int) -> Iterator[
     """Record batches of at most ``batch_size`` rows from a headerless CSV stream."""
     reader = pacsv.open_csv(
         io.BufferedReader(stream, buffer_size=1 << 20),
-        read_options=pacsv.ReadOptions(column_names=schema.names, block_size=BLOCK_BYTES),
+        read_options=pacsv.ReadOptions(
+            column_names=schema.names,
+            block_size=min(max(batch_size * ROW_BYTES_GUESS, 1 << 20), 64 << 20),
+        ),
         convert_options=pacsv.ConvertOptions(
             column_types=schema,
             strings_can_be_null=True,

@@ -176,6 +176,9 @@ class PostgresConnector(Source, Sink):
                 sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(stage, cols)
             ) as cp:
                 cp.write(buf.getbuffer())
+            # a batch is a small probe into a big table: look keys up by index, never scan
+            cur.execute("SET LOCAL enable_hashjoin = off")
+            cur.execute("SET LOCAL enable_mergejoin = off")
             cur.execute(self._merge_sql(entity, stage, batch.schema.names, keys))
             row = cur.fetchone()
         inserted, updated = (int(row[0]), int(row[1])) if row else (0, 0)
@@ -195,30 +198,47 @@ class PostgresConnector(Source, Sink):
     def _merge_sql(
         self, entity: str, stage: sql.Identifier, names: Sequence[str], keys: Sequence[str]
     ) -> sql.Composed:
-        cols = sql.SQL(", ").join(map(sql.Identifier, names))
+        """One statement: stage rows that are new or differ, upserted; equal rows skipped.
+
+        The anti-join keeps unchanged rows out of ON CONFLICT entirely, so they are not
+        even locked (a locked row gets a new xmax, which dirties its page); the
+        ON CONFLICT ... WHERE stays for rows that changed concurrently.
+        """
+        ident = sql.Identifier
+        cols = sql.SQL(", ").join(map(ident, names))
+        staged = sql.SQL(", ").join(sql.SQL("s.{}").format(ident(n)) for n in names)
         rest = [n for n in names if n not in keys]
+
+        def row(alias: str, fields: Sequence[str]) -> sql.Composed:
+            return sql.SQL("ROW({})").format(
+                sql.SQL(", ").join(sql.SQL(alias + ".{}").format(ident(n)) for n in fields)
+            )
+
+        join = sql.SQL(" AND ").join(sql.SQL("o.{0} = s.{0}").format(ident(k)) for k in keys)
+        wanted = sql.SQL("o.{} IS NULL").format(ident(keys[0]))
+        action = sql.SQL("DO NOTHING").format()
         if rest:
-            sets = sql.SQL(", ").join(
-                sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(n)) for n in rest
+            wanted = sql.SQL("{} OR {} IS DISTINCT FROM {}").format(
+                wanted, row("o", rest), row("s", rest)
             )
-            old = sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(n)) for n in rest)
-            new = sql.SQL(", ").join(sql.SQL("EXCLUDED.{}").format(sql.Identifier(n)) for n in rest)
-            action = sql.SQL("DO UPDATE SET {} WHERE (ROW({})) IS DISTINCT FROM (ROW({}))").format(
-                sets, old, new
+            sets = sql.SQL(", ").join(sql.SQL("{0} = EXCLUDED.{0}").format(ident(n)) for n in rest)
+            action = sql.SQL("DO UPDATE SET {} WHERE {} IS DISTINCT FROM {}").format(
+                sets, row("t", rest), row("EXCLUDED", rest)
             )
-        else:
-            action = sql.SQL("DO NOTHING").format()
         return sql.SQL(
-            "WITH m AS (INSERT INTO {} AS t ({}) SELECT {} FROM {} ON CONFLICT ({}) {} "
+            "WITH m AS (INSERT INTO {table} AS t ({cols}) SELECT {staged} FROM {stage} s "
+            "LEFT JOIN {table} o ON {join} WHERE {wanted} ON CONFLICT ({keys}) {action} "
             "RETURNING (xmax = 0) AS ins) "
             "SELECT count(*) FILTER (WHERE ins), count(*) FILTER (WHERE NOT ins) FROM m"
         ).format(
-            self._table(entity),
-            cols,
-            cols,
-            stage,
-            sql.SQL(", ").join(map(sql.Identifier, keys)),
-            action,
+            table=self._table(entity),
+            cols=cols,
+            staged=staged,
+            stage=stage,
+            join=join,
+            wanted=wanted,
+            keys=sql.SQL(", ").join(map(ident, keys)),
+            action=action,
         )
 
     def lookup(
