@@ -84,10 +84,14 @@ def create_target(dsn: str, table: str) -> None:
 
 def export_csv(dsn: str, table: str, path: Path) -> None:
     """The table as CSV with a header (what a CSV-to-PostgreSQL integration reads)."""
-    with psycopg.connect(dsn) as conn, conn.cursor() as cur, path.open("wb") as out:
-        with cur.copy(f"COPY {table} TO STDOUT (FORMAT csv, HEADER)") as copy:
-            for chunk in copy:
-                out.write(chunk)
+    with (
+        psycopg.connect(dsn) as conn,
+        conn.cursor() as cur,
+        path.open("wb") as out,
+        cur.copy(f"COPY {table} TO STDOUT (FORMAT csv, HEADER)") as copy,
+    ):
+        for chunk in copy:
+            out.write(chunk)
 
 
 def content_hash(dsn: str, table: str) -> str:

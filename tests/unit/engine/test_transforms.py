@@ -12,29 +12,43 @@ from syncline.api.task import Task
 from syncline.engine.transform.mapping import MappingContext, dedupe_last_wins, map_batch
 from syncline.errors import SynclineError
 
-BATCH = pa.RecordBatch.from_pydict({
-    "id": pa.array([1, 2, 3], pa.int64()),
-    "name": pa.array(["  Ada Lovelace ", "bob", None], pa.string()),
-    "status": pa.array(["A", "I", "X"], pa.string()),
-    "amount": pa.array(["10.5", "abc", "3"], pa.string()),
-    "at": pa.array([datetime(2024, 1, 2, 3, 4), datetime(2023, 12, 31), None],
-                   pa.timestamp("us")),
-    "unit": pa.array(["USMF", None, "USMF"], pa.string()),
-})
+BATCH = pa.RecordBatch.from_pydict(
+    {
+        "id": pa.array([1, 2, 3], pa.int64()),
+        "name": pa.array(["  Ada Lovelace ", "bob", None], pa.string()),
+        "status": pa.array(["A", "I", "X"], pa.string()),
+        "amount": pa.array(["10.5", "abc", "3"], pa.string()),
+        "at": pa.array(
+            [datetime(2024, 1, 2, 3, 4), datetime(2023, 12, 31), None], pa.timestamp("us")
+        ),
+        "unit": pa.array(["USMF", None, "USMF"], pa.string()),
+    }
+)
 
 
-def _map(transforms: list[dict[str, Any]], source: str | None = "name", *,
-         org_units: dict[str, str] | None = None, constant: str | None = None,
-         ) -> tuple[list[Any], dict[str, int]]:
+def _map(
+    transforms: list[dict[str, Any]],
+    source: str | None = "name",
+    *,
+    org_units: dict[str, str] | None = None,
+    constant: str | None = None,
+) -> tuple[list[Any], dict[str, int]]:
     mapping: dict[str, Any] = {"destination": "out", "transforms": transforms}
     if constant is not None:
         mapping["constant"] = constant
     else:
         mapping["source"] = source
-    task = Task.model_validate({"name": "t", "mappings": [
-        {"destination": "id", "source": "id"}, mapping]})
-    ctx = MappingContext(task=task, keys=["id"], destination_fields=None, org_units=org_units,
-                         source_alias="fo", destination_alias="sales")
+    task = Task.model_validate(
+        {"name": "t", "mappings": [{"destination": "id", "source": "id"}, mapping]}
+    )
+    ctx = MappingContext(
+        task=task,
+        keys=["id"],
+        destination_fields=None,
+        org_units=org_units,
+        source_alias="fo",
+        destination_alias="sales",
+    )
     out, errors = map_batch(BATCH, ctx)
     values = dict(zip(out.column("id").to_pylist(), out.column("out").to_pylist(), strict=True))
     return [values.get(i, "<failed>") for i in (1, 2, 3)], {e.key: e.code for e in errors}
@@ -50,8 +64,9 @@ def test_default_fills_only_empty_values() -> None:
 
 
 def test_value_map_with_fallback_and_without() -> None:
-    with_fallback = [{"type": "valueMap", "map": {"A": "active", "I": "inactive"},
-                      "fallback": "other"}]
+    with_fallback = [
+        {"type": "valueMap", "map": {"A": "active", "I": "inactive"}, "fallback": "other"}
+    ]
     assert _map(with_fallback, "status")[0] == ["active", "inactive", "other"]
     strict = [{"type": "valueMap", "map": {"A": "active", "I": "inactive"}}]
     values, errors = _map(strict, "status")
@@ -76,12 +91,20 @@ def test_concat_split_extract() -> None:
 
 def test_date_format_and_arithmetic() -> None:
     assert _map([{"type": "dateFormat", "format": "%d.%m.%Y"}], "at")[0] == [
-        "02.01.2024", "31.12.2023", None]
+        "02.01.2024",
+        "31.12.2023",
+        None,
+    ]
     values, errors = _map([{"type": "arithmetic", "op": "multiply", "operand": 2}], "amount")
     assert values == [21.0, "<failed>", 6.0]
     assert errors == {"id=2": 2300}
-    assert _map([{"type": "cast", "to": "float"}, {"type": "arithmetic", "op": "round",
-                                                   "operand": 0}], "amount")[0][0] == 10.0
+    assert (
+        _map(
+            [{"type": "cast", "to": "float"}, {"type": "arithmetic", "op": "round", "operand": 0}],
+            "amount",
+        )[0][0]
+        == 10.0
+    )
 
 
 def test_constant_and_org_unit() -> None:
@@ -96,8 +119,14 @@ def test_constant_and_org_unit() -> None:
 def test_empty_key_is_a_row_error() -> None:
     batch = pa.RecordBatch.from_pydict({"id": pa.array([1, None], pa.int64())})
     task = Task.model_validate({"name": "t"})
-    ctx = MappingContext(task=task, keys=["id"], destination_fields=None, org_units=None,
-                         source_alias="a", destination_alias="b")
+    ctx = MappingContext(
+        task=task,
+        keys=["id"],
+        destination_fields=None,
+        org_units=None,
+        source_alias="a",
+        destination_alias="b",
+    )
     out, errors = map_batch(batch, ctx)
     assert out.num_rows == 1
     assert [(e.code, e.field) for e in errors] == [(2302, "id")]
@@ -105,8 +134,14 @@ def test_empty_key_is_a_row_error() -> None:
 
 def test_no_mappings_copies_fields_the_destination_has() -> None:
     task = Task.model_validate({"name": "t"})
-    ctx = MappingContext(task=task, keys=["id"], destination_fields=frozenset({"id", "name"}),
-                         org_units=None, source_alias="a", destination_alias="b")
+    ctx = MappingContext(
+        task=task,
+        keys=["id"],
+        destination_fields=frozenset({"id", "name"}),
+        org_units=None,
+        source_alias="a",
+        destination_alias="b",
+    )
     out, _ = map_batch(BATCH, ctx)
     assert out.schema.names == ["id", "name"]
 

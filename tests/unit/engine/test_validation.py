@@ -18,16 +18,27 @@ DEST = _entity("accounts", "id", "title")
 
 
 def _codes(task: dict[str, Any], keys: list[str] | None = None) -> list[tuple[int, str]]:
-    errors = validate_task(Task.model_validate({"name": "sync", **task}), SOURCE, DEST,
-                           ["id"] if keys is None else keys)
+    errors = validate_task(
+        Task.model_validate({"name": "sync", **task}),
+        SOURCE,
+        DEST,
+        ["id"] if keys is None else keys,
+    )
     return [(e.code, str(e)) for e in errors]
 
 
 def test_a_correct_task_has_no_errors() -> None:
-    task = {"mappings": [{"destination": "id", "source": "id"},
-                         {"destination": "title", "source": "name"}],
-            "source": {"connection": "a", "entity": "customers",
-                       "incremental": {"cursorField": "modified"}}}
+    task = {
+        "mappings": [
+            {"destination": "id", "source": "id"},
+            {"destination": "title", "source": "name"},
+        ],
+        "source": {
+            "connection": "a",
+            "entity": "customers",
+            "incremental": {"cursorField": "modified"},
+        },
+    }
     assert _codes(task) == []
 
 
@@ -40,20 +51,33 @@ def test_missing_source_field_names_task_and_field() -> None:
 
 
 def test_concat_fields_are_source_fields_too() -> None:
-    task = {"mappings": [{"destination": "title", "source": "name", "transforms": [
-        {"type": "concat", "fields": ["surname"]}]}]}
+    task = {
+        "mappings": [
+            {
+                "destination": "title",
+                "source": "name",
+                "transforms": [{"type": "concat", "fields": ["surname"]}],
+            }
+        ]
+    }
     assert [c for c, _ in _codes(task)] == [2200]
 
 
 def test_destination_keys_cursor_duplicates_and_transforms() -> None:
     task = {
-        "source": {"connection": "a", "entity": "customers",
-                   "incremental": {"cursorField": "changed"}},
+        "source": {
+            "connection": "a",
+            "entity": "customers",
+            "incremental": {"cursorField": "changed"},
+        },
         "mappings": [
             {"destination": "title", "source": "name"},
             {"destination": "title", "constant": "x"},
-            {"destination": "nope", "source": "id",
-             "transforms": [{"type": "arithmetic", "op": "divide", "operand": 0}]},
+            {
+                "destination": "nope",
+                "source": "id",
+                "transforms": [{"type": "arithmetic", "op": "divide", "operand": 0}],
+            },
         ],
     }
     codes = sorted(c for c, _ in _codes(task, keys=["code"]))
