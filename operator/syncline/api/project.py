@@ -241,8 +241,8 @@ class IntegrationProjectStatus(ApiModel):
     """The most recent finished run."""
     totals: Totals | None = None
     """Counts over all runs."""
-    active_run: str | None = None
-    """The IntegrationRun in progress, if any."""
+    last_manual_token: str | None = None
+    """The last syncline.dev/run-now annotation value acted on (each token runs once)."""
 
 
 class IntegrationProject(Resource):

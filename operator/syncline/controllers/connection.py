@@ -28,6 +28,7 @@ from syncline.controllers.settings import current
 from syncline.controllers.status import Verdict, failed, ready_condition, succeeded
 from syncline.engine.catalog import check_connection, discover_entities
 from syncline.errors import SynclineError
+from syncline.observability.metrics import timed
 
 logger = logging.getLogger(__name__)
 
@@ -134,6 +135,7 @@ def _failure(err: SynclineError, secrets: list[str]) -> Verdict:
     return failed([SynclineError(err.name, **clean)])
 
 
+@timed("Connection")
 def reconcile_connection(body: Mapping[str, Any], indexes: Mapping[str, Any]) -> None:
     """One pass: assess, write status, and nudge users when the outcome changed."""
     meta = body["metadata"]

@@ -16,6 +16,7 @@ from syncline.controllers.dependencies import request_reconcile
 from syncline.controllers.publish import publish
 from syncline.controllers.status import Verdict, failed, is_ready, ready_condition, succeeded
 from syncline.errors import SynclineError
+from syncline.observability.metrics import timed
 
 
 def assess_set(
@@ -123,6 +124,7 @@ def check_keys(
     return errors
 
 
+@timed("ConnectionSet")
 def reconcile_set(body: Mapping[str, Any], indexes: Mapping[str, Any]) -> None:
     """Read the members, assess, publish; nudge the projects when Ready changed."""
     meta = body["metadata"]

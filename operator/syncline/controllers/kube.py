@@ -58,8 +58,12 @@ def reset_client() -> None:
         _client.clear()
 
 
-def _custom() -> Any:
+def custom_api() -> Any:
+    """The CustomObjectsApi on the shared client."""
     return kubernetes.client.CustomObjectsApi(api_client())
+
+
+_custom = custom_api
 
 
 def get_object(kind: Kind, namespace: str | None, name: str) -> dict[str, Any] | None:

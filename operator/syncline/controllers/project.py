@@ -28,6 +28,7 @@ from syncline.controllers.settings import current
 from syncline.controllers.status import Verdict, failed, succeeded
 from syncline.controllers.validation import ProjectInputs, ProjectPlan, plan_project
 from syncline.errors import SynclineError
+from syncline.observability.metrics import timed
 from syncline.scheduling.cronjob import ProjectIdentity, build_cronjob, cronjob_name
 from syncline.scheduling.schedule import next_run_time
 
@@ -89,6 +90,7 @@ def apply_schedule(
     return succeeded("Scheduled", message), fields
 
 
+@timed("IntegrationProject")
 def reconcile_project(body: Mapping[str, Any], indexes: Mapping[str, Any]) -> None:
     """One pass over a project; safe to repeat and to interrupt at any point."""
     meta = body["metadata"]
@@ -108,9 +110,23 @@ def reconcile_project(body: Mapping[str, Any], indexes: Mapping[str, Any]) -> No
         _block(project, body, plan.errors)
         return
     verdict, fields = apply_schedule(project, spec, plan)
-    publish(kube.PROJECT, body, verdict, fields)
+    publish(kube.PROJECT, body, with_last_run(verdict, body), fields)
     if not counts_towards_quota(body.get("spec") or {}):
         release_quota(namespace, indexes, f"IntegrationProject/{name}@{meta.get('generation')}")
+
+
+def with_last_run(verdict: Verdict, body: Mapping[str, Any]) -> Verdict:
+    """Ready tells the truth about data: a project whose last run failed is not healthy.
+
+    The CronJob stays in place (the next scheduled run is the retry), so the failure is
+    transient: Reconciling, not Stalled.
+    """
+    last = (body.get("status") or {}).get("lastRun") or {}
+    if not verdict.ready or last.get("result") != "Error":
+        return verdict
+    code = last.get("errorCode")
+    detail = f"it ended in Error{f' (code {code})' if code else ''}; the next run retries"
+    return failed([SynclineError("RunFailed", name=last.get("name", "?"), detail=detail)])
 
 
 def _block(project: ProjectIdentity, body: Mapping[str, Any], errors: list[SynclineError]) -> None:

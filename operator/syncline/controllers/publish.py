@@ -10,6 +10,7 @@ from typing import Any
 from syncline.controllers import kube
 from syncline.controllers.status import Verdict, changed_ready, summarize
 from syncline.observability.events import announce
+from syncline.observability.metrics import RECORDER
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +28,9 @@ def publish(
     conditions = summarize(verdict, generation, previous, datetime.now(UTC))
     status = {**fields, "observedGeneration": generation, "conditions": conditions}
     kube.patch_status(kind, meta.get("namespace"), meta["name"], status)
+    RECORDER.condition(
+        kind.kind, meta.get("namespace") or "", meta["name"], "Ready", str(verdict.ready)
+    )
     transition = changed_ready(previous, verdict)
     if transition:
         announce(body, ready=verdict.ready, reason=verdict.reason, message=verdict.message)

@@ -38,6 +38,10 @@ class OperatorSettings:
     the operator never watches Secrets, it only reads the one referenced)."""
     liveness_endpoint: str | None = None
     """kopf's health endpoint, e.g. http://0.0.0.0:8080/healthz."""
+    metrics_address: str = "0.0.0.0:9464"
+    """host:port of the Prometheus /metrics endpoint; empty disables it."""
+    retention_sweep_seconds: float = 600.0
+    """How often each project's runs are checked against its retention period."""
 
     @property
     def engine(self) -> EngineSettings:
@@ -71,6 +75,10 @@ class OperatorSettings:
             ),
             retry_seconds=float(env.get("SYNCLINE_RETRY_SECONDS", base.retry_seconds)),
             liveness_endpoint=env.get("SYNCLINE_LIVENESS_ENDPOINT") or None,
+            metrics_address=env.get("SYNCLINE_METRICS_ADDRESS", base.metrics_address),
+            retention_sweep_seconds=float(
+                env.get("SYNCLINE_RETENTION_SWEEP_SECONDS", base.retention_sweep_seconds)
+            ),
         )
 
     def with_overrides(self, **changes: Any) -> OperatorSettings:

@@ -22,7 +22,9 @@ from syncline.controllers import (  # noqa: F401 - imported to register their ha
     connectionset,
     dependencies,
     drift,
+    metrics_endpoint,
     project,
+    runs,
     template,
 )
 

@@ -17,12 +17,14 @@ from typing import Any
 from syncline.errors import SynclineError
 
 READY, RECONCILING, STALLED = "Ready", "Reconciling", "Stalled"
+LAST_RUN_SUCCEEDED = "LastRunSucceeded"
 OWNED_TYPES = (READY, RECONCILING, STALLED)
 MAX_MESSAGE = 2000
 
-TRANSIENT_CODES = frozenset({2000, 2003, 2005, 2006, 2007, 2100, 2102})
+TRANSIENT_CODES = frozenset({2000, 2003, 2005, 2006, 2007, 2100, 2102, 2400})
 """Failures that can clear without a spec change (a server comes back, a Secret or a
-dependency appears): Reconciling. Anything else needs the user: Stalled."""
+dependency appears, the next scheduled run retries a failed one): Reconciling. Anything
+else needs the user: Stalled."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +82,24 @@ def summarize(
         result.append(condition)
     order = {t: i for i, t in enumerate(OWNED_TYPES)}
     return sorted(result, key=lambda c: order.get(c.get("type", ""), len(order)))
+
+
+def last_run_condition(
+    previous: Sequence[dict[str, Any]], result: str, message: str, now: datetime
+) -> list[dict[str, Any]]:
+    """``previous`` with LastRunSucceeded set from a finished run's result.
+
+    Completed and Warning runs moved their data (Warning: some rows failed and are in
+    the quarantine); Error runs did not. The reason is the result itself.
+    """
+    holds = result in ("Completed", "Warning")
+    condition = _condition(LAST_RUN_SUCCEEDED, holds, result, message)
+    old = next((c for c in previous if c.get("type") == LAST_RUN_SUCCEEDED), None)
+    same = old is not None and old.get("status") == condition["status"]
+    condition["lastTransitionTime"] = (
+        old.get("lastTransitionTime") if same and old else None
+    ) or now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return [c for c in previous if c.get("type") != LAST_RUN_SUCCEEDED] + [condition]
 
 
 def _condition(kind: str, holds: bool, reason: str, message: str) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from syncline.controllers.dependencies import request_reconcile
 from syncline.controllers.publish import publish
 from syncline.controllers.status import Verdict, failed, succeeded
 from syncline.errors import SynclineError
+from syncline.observability.metrics import timed
 
 
 def task_shape_errors(tasks: Sequence[Task]) -> list[SynclineError]:
@@ -44,6 +45,7 @@ def assess_template(spec: IntegrationTemplateSpec) -> Verdict:
     return succeeded("Valid", f"{len(spec.tasks)} tasks defined.")
 
 
+@timed("IntegrationTemplate")
 def reconcile_template(
     kind: kube.Kind, body: Mapping[str, Any], indexes: Mapping[str, Any]
 ) -> None:

@@ -15,6 +15,16 @@ import kopf
 logger = logging.getLogger(__name__)
 
 
+def post_run_result(project: Any, run_name: str, result: str, message: str) -> None:
+    """An Event on the project for each finished run: Normal when data moved, else Warning."""
+    kind = "Normal" if result in ("Completed", "Warning") else "Warning"
+    text = f"Run {run_name} ended {result}" + (f": {message}" if message else "")
+    try:
+        kopf.event(project, type=kind, reason=f"Run{result}", message=text[:1000])
+    except LookupError:
+        logger.debug("no operator context; event for run %s not posted", run_name)
+
+
 def announce(body: Any, *, ready: bool, reason: str, message: str) -> None:
     """Post a Normal event for a Ready transition, a Warning for a failure."""
     try:

@@ -9,8 +9,11 @@ deleted project's series are removed with it so dashboards do not show ghosts.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable
+import functools
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import ParamSpec, TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
@@ -143,3 +146,25 @@ def _remove(metric: Counter | Gauge | Histogram, labels: Iterable[str]) -> None:
 
 RECORDER = Recorder()
 """The operator's process-wide recorder, served on /metrics."""
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def timed(kind: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Record a reconcile function's duration, and an error when it raises."""
+
+    def decorate(reconcile: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(reconcile)
+        def timed_reconcile(*args: P.args, **kwargs: P.kwargs) -> R:
+            started, failed = time.perf_counter(), True
+            try:
+                result = reconcile(*args, **kwargs)
+                failed = False
+                return result
+            finally:
+                RECORDER.reconciled(kind, time.perf_counter() - started, failed)
+
+        return timed_reconcile
+
+    return decorate

@@ -1,0 +1,281 @@
+"""Runs: one IntegrationRun per Job, finished runs folded into the project, retention.
+
+- Every Job labelled ``syncline.dev/project`` gets exactly one IntegrationRun, named
+  after the Job (creating it twice is a 409, so restarts and races are harmless).
+- A Job that ends Failed while its run still looks unfinished (pod killed, deadline
+  exceeded, engine crashed) turns the run into Error with a code: never left Running.
+- A finished run newer than the project's lastRun updates lastRun, totals, the
+  LastRunSucceeded condition and the metrics, exactly once, then asks the project's
+  reconciler to recompute Ready (a project whose last run failed is not healthy).
+- A timer deletes runs past the project's retention; their logs go with them
+  (owner references).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+import kopf
+from kubernetes.client.exceptions import ApiException
+
+from syncline.api.base import GROUP, VERSION
+from syncline.api.project import IntegrationProjectStatus
+from syncline.api.run import IntegrationRun, RunResult
+from syncline.controllers import kube
+from syncline.controllers.dependencies import request_reconcile
+from syncline.controllers.settings import current
+from syncline.controllers.status import last_run_condition
+from syncline.errors import SynclineError
+from syncline.history.aggregate import add_to_totals, is_newer, last_run_of, succeeded
+from syncline.history.naming import (
+    PROJECT_LABEL,
+    RUN_NOW_ANNOTATION,
+    TRIGGER_LABEL,
+    effective_trigger,
+)
+from syncline.history.retention import expired
+from syncline.kube.manual import start_run
+from syncline.observability.events import post_run_result
+from syncline.observability.metrics import RECORDER, FinishedRun
+
+logger = logging.getLogger(__name__)
+RUNS = "integrationruns"
+
+
+def _custom() -> Any:
+    return kube.custom_api()
+
+
+def ensure_run_for_job(job: dict[str, Any]) -> None:
+    """Create the Job's IntegrationRun unless it exists (the engine may have been first)."""
+    meta = job["metadata"]
+    namespace, project_name = meta["namespace"], meta["labels"][PROJECT_LABEL]
+    project = kube.get_object(kube.PROJECT, namespace, project_name)
+    if project is None:
+        return
+    last = ((project.get("status") or {}).get("lastRun") or {}).get("result")
+    trigger = effective_trigger(meta["labels"].get(TRIGGER_LABEL), last)
+    body = {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "IntegrationRun",
+        "metadata": {
+            "name": meta["name"],
+            "labels": {PROJECT_LABEL: project_name, TRIGGER_LABEL: trigger},
+            "ownerReferences": [
+                {
+                    "apiVersion": f"{GROUP}/{VERSION}",
+                    "kind": "IntegrationProject",
+                    "name": project_name,
+                    "uid": project["metadata"]["uid"],
+                }
+            ],
+        },
+        "spec": {
+            "projectRef": {"name": project_name},
+            "trigger": trigger,
+            "jobRef": {"name": meta["name"]},
+        },
+    }
+    try:
+        _custom().create_namespaced_custom_object(GROUP, VERSION, namespace, RUNS, body)
+    except ApiException as err:
+        if err.status != 409:
+            raise
+
+
+def failure_of_job(job: dict[str, Any]) -> SynclineError | None:
+    """Why a Job failed, as a catalog error; None while it has not failed."""
+    for condition in (job.get("status") or {}).get("conditions") or []:
+        if condition.get("type") == "Failed" and condition.get("status") == "True":
+            name = job["metadata"]["name"]
+            if condition.get("reason") == "DeadlineExceeded":
+                seconds = job["spec"].get("activeDeadlineSeconds", "?")
+                return SynclineError("RunTimedOut", name=name, seconds=seconds)
+            detail = condition.get("message") or condition.get("reason") or "pod failed"
+            return SynclineError("RunPodFailed", name=name, detail=detail)
+    return None
+
+
+def close_failed_run(job: dict[str, Any], error: SynclineError) -> None:
+    """Record a failed Job's run as Error unless the engine already finished it."""
+    meta = job["metadata"]
+    try:
+        run = _custom().get_namespaced_custom_object(
+            GROUP, VERSION, meta["namespace"], RUNS, meta["name"]
+        )
+    except ApiException as err:
+        if err.status == 404:
+            return
+        raise
+    result = RunResult((run.get("status") or {}).get("result", RunResult.PENDING.value))
+    if result.finished:
+        return
+    ended = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    status = {
+        "result": RunResult.ERROR.value,
+        "errorCode": error.code,
+        "message": str(error),
+        "completionTime": ended,
+    }
+    _custom().patch_namespaced_custom_object_status(
+        GROUP, VERSION, meta["namespace"], RUNS, meta["name"], {"status": status}
+    )
+
+
+def fold_into_project(run_body: dict[str, Any]) -> None:
+    """Update the project's lastRun/totals/LastRunSucceeded from a newer finished run."""
+    run = IntegrationRun.model_validate(run_body)
+    namespace = run.metadata.namespace or ""
+    project = kube.get_object(kube.PROJECT, namespace, run.spec.project_ref.name)
+    if project is None or run.status is None:
+        return
+    raw_status = project.get("status") or {}
+    status = IntegrationProjectStatus.model_validate(
+        {k: v for k, v in raw_status.items() if k != "conditions"}
+    )
+    if not is_newer(run, status):
+        return
+    fields: dict[str, Any] = {
+        "lastRun": last_run_of(run).to_wire(),
+        "totals": add_to_totals(status.totals, run).to_wire(),
+        "conditions": last_run_condition(
+            raw_status.get("conditions") or [],
+            run.status.result.value,
+            run.status.message or "",
+            datetime.now(UTC),
+        ),
+    }
+    if succeeded(run.status.result) and run.status.completion_time:
+        fields["lastSuccessfulTime"] = run.status.completion_time.strftime("%Y-%m-%dT%H:%M:%SZ")
+    if run.status.start_time:
+        fields["lastScheduleTime"] = run.status.start_time.strftime("%Y-%m-%dT%H:%M:%SZ")
+    kube.patch_status(kube.PROJECT, namespace, run.spec.project_ref.name, fields)
+    _record_metrics(run, namespace)
+    post_run_result(
+        project, run.metadata.name or "", run.status.result.value, run.status.message or ""
+    )
+    request_reconcile(
+        kube.PROJECT, namespace, run.spec.project_ref.name, f"run:{run.metadata.name}"
+    )
+
+
+def _record_metrics(run: IntegrationRun, namespace: str) -> None:
+    assert run.status is not None
+    s = run.status
+    finished = s.completion_time or datetime.now(UTC)
+    RECORDER.run_finished(
+        FinishedRun(
+            namespace=namespace,
+            project=run.spec.project_ref.name,
+            result=s.result.value,
+            duration_seconds=s.duration_seconds or 0.0,
+            completion_timestamp=finished.timestamp(),
+            rows={
+                "inserted": s.inserted,
+                "updated": s.updated,
+                "unchanged": s.unchanged,
+                "filtered": s.filtered,
+                "failed": s.failed,
+            },
+        )
+    )
+
+
+def delete_expired_runs(namespace: str, project: str, retention_days: int) -> list[str]:
+    """Delete the project's finished runs older than its retention; returns their names."""
+    listing = _custom().list_namespaced_custom_object(
+        GROUP, VERSION, namespace, RUNS, label_selector=f"{PROJECT_LABEL}={project}"
+    )
+    runs = [IntegrationRun.model_validate(item) for item in listing["items"]]
+    names = expired(runs, retention_days, datetime.now(UTC))
+    for name in names:
+        try:
+            _custom().delete_namespaced_custom_object(GROUP, VERSION, namespace, RUNS, name)
+        except ApiException as err:
+            if err.status != 404:
+                raise
+    return names
+
+
+@kopf.on.event("batch", "v1", "jobs", labels={PROJECT_LABEL: kopf.PRESENT})
+def job_event(event: kopf.RawEvent, body: kopf.Body, **_: Any) -> None:
+    """Each project Job has a run; a failed Job closes its run as Error."""
+    if event.get("type") == "DELETED":
+        return
+    job = dict(body)
+    ensure_run_for_job(job)
+    error = failure_of_job(job)
+    if error is not None:
+        close_failed_run(job, error)
+
+
+@kopf.on.event(GROUP, VERSION, RUNS)
+def run_event(event: kopf.RawEvent, body: kopf.Body, **_: Any) -> None:
+    """A finished run updates its project (once; replays are ignored)."""
+    if event.get("type") == "DELETED":
+        return
+    result = (body.get("status") or {}).get("result")
+    if result and RunResult(result).finished:
+        fold_into_project(dict(body))
+
+
+@kopf.on.event(GROUP, VERSION, "integrationprojects")
+def project_gone(event: kopf.RawEvent, body: kopf.Body, **_: Any) -> None:
+    """A deleted project's metric series go with it (its runs go by garbage collection)."""
+    if event.get("type") == "DELETED":
+        RECORDER.forget_project(body["metadata"]["namespace"], body["metadata"]["name"])
+
+
+def handle_run_now(body: kopf.Body) -> None:
+    """Start a run for a new ``syncline.dev/run-now`` token; each token runs at most once."""
+    meta = body["metadata"]
+    token = (meta.get("annotations") or {}).get(RUN_NOW_ANNOTATION)
+    status = body.get("status") or {}
+    if not token or token == status.get("lastManualToken"):
+        return
+    try:
+        started = start_run(kube.api_client(), meta["namespace"], meta["name"], token)
+        kopf.info(body, reason="RunRequested", message=f"Started run {started.run} ({token}).")
+    except SynclineError as err:
+        if err.code not in (1301, 1670):  # already done / overlap: the token is spent
+            raise
+        kopf.warn(body, reason=err.name, message=str(err))
+    kube.patch_status(kube.PROJECT, meta["namespace"], meta["name"], {"lastManualToken": token})
+
+
+@kopf.on.event(GROUP, VERSION, "integrationprojects")
+def run_now_requested(event: kopf.RawEvent, body: kopf.Body, **_: Any) -> None:
+    """`kubectl annotate integrationproject X syncline.dev/run-now=<token>` starts a run."""
+    if event.get("type") != "DELETED":
+        handle_run_now(body)
+
+
+@kopf.timer(GROUP, VERSION, "integrationprojects", interval=60.0, initial_delay=5.0)
+def retention(body: kopf.Body, spec: kopf.Spec, **_: Any) -> None:
+    """Runs older than spec.history.retentionDays (default 45) are deleted."""
+    if not _retention_due(body):
+        return
+    days = int((spec.get("history") or {}).get("retentionDays", 45))
+    meta = body["metadata"]
+    deleted = delete_expired_runs(meta["namespace"], meta["name"], days)
+    if deleted:
+        logger.info("deleted %d runs of %s/%s past retention", len(deleted), *_ident(body))
+
+
+_last_sweep: dict[tuple[str, str], float] = {}
+
+
+def _retention_due(body: kopf.Body) -> bool:
+    """Sweep each project at most every ``retention_sweep_seconds``."""
+    key = _ident(body)
+    now = datetime.now(UTC).timestamp()
+    if now - _last_sweep.get(key, 0.0) < current().retention_sweep_seconds:
+        return False
+    _last_sweep[key] = now
+    return True
+
+
+def _ident(body: kopf.Body) -> tuple[str, str]:
+    return body["metadata"]["namespace"], body["metadata"]["name"]
