@@ -250,7 +250,7 @@ class IntegrationProject(Resource):
 
     KIND: ClassVar[str] = "IntegrationProject"
     PLURAL: ClassVar[str] = "integrationprojects"
-    SHORT_NAMES: ClassVar[tuple[str, ...]] = ("iproj", "ip")
+    SHORT_NAMES: ClassVar[tuple[str, ...]] = ("iproj",)
     PRINTER_COLUMNS: ClassVar[tuple[dict[str, str], ...]] = (
         ready_column(),
         {"name": "Schedule", "type": "string", "jsonPath": ".status.schedule"},
@@ -258,7 +258,7 @@ class IntegrationProject(Resource):
         {"name": "Last Result", "type": "string", "jsonPath": ".status.lastRun.result"},
         {"name": "Upserts", "type": "integer", "jsonPath": ".status.lastRun.upserts"},
         {"name": "Errors", "type": "integer", "jsonPath": ".status.lastRun.failed"},
-        {"name": "Next Run", "type": "date", "jsonPath": ".status.nextRunTime"},
+        {"name": "Next Run", "type": "string", "jsonPath": ".status.nextRunTime"},
         AGE_COLUMN,
     )
 

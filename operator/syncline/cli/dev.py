@@ -27,11 +27,17 @@ def dev() -> None:
 @dev.command()
 @STATE_DIR_OPTION
 @click.option("--with-postgres", is_flag=True, help="Also start PostgreSQL 15 with a database.")
-def up(state_dir: Path, with_postgres: bool) -> None:
+@click.option(
+    "--quickstart",
+    is_flag=True,
+    help="Also run the operator with examples/quickstart and wait for one finished run.",
+)
+def up(state_dir: Path, with_postgres: bool, quickstart: bool) -> None:
     """Start the dev cluster, install Syncline's CRDs, print how to use it."""
     environment = DevEnvironment(state_dir)
     try:
-        info = environment.start(crds=repo_root() / "crds", postgres=with_postgres)
+        postgres = with_postgres and not quickstart  # the quickstart brings its own
+        info = environment.start(crds=repo_root() / "crds", postgres=postgres)
     except (RuntimeError, TimeoutError, FileNotFoundError) as err:
         # Start-up failures are reported with the component's log tail; no traceback needed.
         raise click.ClickException(str(err)) from err
@@ -40,7 +46,25 @@ def up(state_dir: Path, with_postgres: bool) -> None:
     if info.postgres_env:
         click.echo(f"# PostgreSQL DSN in {info.postgres_env}", err=True)
         click.echo(f"set -a; . {info.postgres_env}; set +a")
+    if quickstart:
+        _quickstart(environment, info.kubeconfig)
     click.echo(f"export KUBECONFIG={info.kubeconfig}")
+
+
+def _quickstart(environment: DevEnvironment, kubeconfig: Path) -> None:
+    from syncline.devcluster.quickstart import show, start_quickstart
+
+    try:
+        done = start_quickstart(
+            environment, kubeconfig, repo_root(), lambda m: click.echo(f"# {m}", err=True)
+        )
+    except BaseException:
+        click.echo("# quickstart failed; logs in " + str(environment.state_dir / "logs"), err=True)
+        environment.stop()
+        raise
+    click.echo(show(kubeconfig), err=True)
+    click.echo(f"# run {done.run} ended {done.result}; metrics: {done.metrics_url}", err=True)
+    click.echo("# the operator keeps running; stop everything with: make down", err=True)
 
 
 @dev.command()

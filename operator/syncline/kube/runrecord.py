@@ -95,6 +95,7 @@ class RunRecord:
     def finished(self, status: IntegrationRunStatus) -> None:
         wire = status.model_dump(mode="json", by_alias=True, exclude_none=True)
         wire.setdefault("completionTime", _iso(now()))
+        wire["conditions"] = [_succeeded(status.result, status.message or "")]
         self._patch(wire)
 
     def failed(self, error: SynclineError, started: datetime) -> None:
@@ -108,6 +109,7 @@ class RunRecord:
                 "startTime": _iso(started),
                 "completionTime": _iso(ended),
                 "durationSeconds": (ended - started).total_seconds(),
+                "conditions": [_succeeded(RunResult.ERROR, str(error))],
             }
         )
 
@@ -141,6 +143,18 @@ class RunRecord:
         self.custom.patch_namespaced_custom_object_status(
             GROUP, VERSION, self.namespace, PLURAL, self.name, {"status": status}
         )
+
+
+def _succeeded(result: RunResult, message: str) -> dict[str, Any]:
+    """Succeeded: True when the run's data moved (Completed or Warning)."""
+    holds = result in (RunResult.COMPLETED, RunResult.WARNING)
+    return {
+        "type": "Succeeded",
+        "status": "True" if holds else "False",
+        "reason": result.value,
+        "message": message[:1000],
+        "lastTransitionTime": _iso(now()),
+    }
 
 
 def _iso(moment: datetime) -> str:
