@@ -54,8 +54,9 @@ unit: venv
 test: venv system-deps k8s-binaries generated-check lint typecheck imports
 	$(BIN)/pytest tests
 
+# With KUBECONFIG set, make up uses that cluster instead of starting the embedded one.
 up: venv system-deps k8s-binaries
-	$(BIN)/syncline dev up --quickstart
+	SYNCLINE_USE_KUBECONFIG=$(KUBECONFIG) $(BIN)/syncline dev up --quickstart
 
 down: venv
 	$(BIN)/syncline dev down

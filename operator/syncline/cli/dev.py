@@ -32,9 +32,19 @@ def dev() -> None:
     is_flag=True,
     help="Also run the operator with examples/quickstart and wait for one finished run.",
 )
-def up(state_dir: Path, with_postgres: bool, quickstart: bool) -> None:
+@click.option(
+    "--use-kubeconfig",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    envvar="SYNCLINE_USE_KUBECONFIG",
+    default=None,
+    help="Use this cluster instead of starting one (make up passes $KUBECONFIG).",
+)
+def up(state_dir: Path, with_postgres: bool, quickstart: bool, use_kubeconfig: Path | None) -> None:
     """Start the dev cluster, install Syncline's CRDs, print how to use it."""
     environment = DevEnvironment(state_dir)
+    if use_kubeconfig is not None:
+        _existing_cluster(environment, use_kubeconfig, quickstart)
+        return
     try:
         postgres = with_postgres and not quickstart  # the quickstart brings its own
         info = environment.start(crds=repo_root() / "crds", postgres=postgres)
@@ -49,6 +59,25 @@ def up(state_dir: Path, with_postgres: bool, quickstart: bool) -> None:
     if quickstart:
         _quickstart(environment, info.kubeconfig)
     click.echo(f"export KUBECONFIG={info.kubeconfig}")
+
+
+def _existing_cluster(environment: DevEnvironment, kubeconfig: Path, quickstart: bool) -> None:
+    """CRDs into a cluster someone else runs; with --quickstart, the operator runs here.
+
+    The quickstart's databases listen on this machine's loopback, so run pods reach them
+    only when the cluster's nodes are this machine (as with the embedded control plane).
+    """
+    from kubernetes import config
+
+    from syncline.devcluster.crds import install_crds
+
+    environment.state_dir.mkdir(parents=True, exist_ok=True)
+    api = config.new_client_from_config(config_file=str(kubeconfig))  # type: ignore[no-untyped-call]
+    with api:
+        install_crds(api, repo_root() / "crds")
+    click.echo(f"# CRDs installed in the cluster of {kubeconfig}", err=True)
+    if quickstart:
+        _quickstart(environment, kubeconfig)
 
 
 def _quickstart(environment: DevEnvironment, kubeconfig: Path) -> None:
