@@ -252,7 +252,7 @@ def run_now_requested(event: kopf.RawEvent, body: kopf.Body, **_: Any) -> None:
         handle_run_now(body)
 
 
-@kopf.timer(GROUP, VERSION, "integrationprojects", interval=60.0, initial_delay=5.0)
+@kopf.timer(GROUP, VERSION, "integrationprojects", interval=10.0, initial_delay=5.0)
 def retention(body: kopf.Body, spec: kopf.Spec, **_: Any) -> None:
     """Runs older than spec.history.retentionDays (default 45) are deleted."""
     if not _retention_due(body):

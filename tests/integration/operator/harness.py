@@ -35,6 +35,7 @@ class OperatorProcess:
             "SYNCLINE_ENGINE_IMAGE": "syncline:test",
             "SYNCLINE_RETRY_SECONDS": "2",
             "SYNCLINE_CONNECTION_TIMEOUT_SECONDS": "5",
+            "SYNCLINE_METRICS_ADDRESS": "",  # several operators may run at once; opt in
             **self.env,
         }
         command = [*self.entry, "operator", "-n", self.namespace]

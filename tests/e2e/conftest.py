@@ -1,0 +1,139 @@
+"""The whole loop: real control plane, node agent, operator, engine pods and PostgreSQL.
+
+Each test gets a namespace with the engine's ServiceAccount bound to the shipped
+``syncline-engine`` ClusterRole (manifests/), a source and a destination database on
+the session's PostgreSQL server, and an operator process serving /metrics.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from kubernetes import client
+
+from syncline.devcluster.databases import DatabaseAccess, PostgresServer, free_port
+from tests.integration.operator.harness import Cluster, OperatorProcess
+
+REPO = Path(__file__).resolve().parents[2]
+ROWS = 200
+
+
+@dataclass
+class World:
+    cluster: Cluster
+    source: DatabaseAccess
+    destination: DatabaseAccess
+    operator: OperatorProcess
+    metrics_url: str
+
+    def project(self, name: str, **spec: Any) -> None:
+        """A project copying items from the source to the destination database."""
+        body = {
+            "connectionSetRef": {"name": "pair"},
+            "tasks": [
+                {
+                    "name": "items",
+                    "source": {"connection": "src", "entity": "items"},
+                    "destination": {"connection": "dst", "entity": "items", "keys": ["id"]},
+                }
+            ],
+            **spec,
+        }
+        self.cluster.create("integrationprojects", name, body, "IntegrationProject")
+
+    def run(self, name: str) -> dict[str, Any]:
+        return self.cluster.get("integrationruns", name)
+
+    def runs(self, project: str) -> list[dict[str, Any]]:
+        listing: Any = self.cluster.custom.list_namespaced_custom_object(
+            "syncline.dev",
+            "v1alpha1",
+            self.cluster.namespace,
+            "integrationruns",
+            label_selector=f"syncline.dev/project={project}",
+        )
+        return list(listing["items"])
+
+
+def table_hash(db: DatabaseAccess, table: str) -> str:
+    """A content hash of a table, independent of physical row order."""
+    with psycopg.connect(db.dsn) as conn:
+        rows = conn.execute(f"SELECT id, name, qty FROM {table} ORDER BY id").fetchall()
+    return hashlib.sha256(repr(rows).encode()).hexdigest()
+
+
+def execute(db: DatabaseAccess, statement: str) -> None:
+    with psycopg.connect(db.dsn, autocommit=True) as conn:
+        conn.execute(statement)  # type: ignore[arg-type]
+
+
+def _database(server: PostgresServer, name: str, rows: int) -> DatabaseAccess:
+    password = f"{name}-pw"
+    server.create_database(name, name, password)
+    access = server.access(name, name, password)
+    execute(access, "CREATE TABLE items (id bigint PRIMARY KEY, name text, qty int)")
+    if rows:
+        execute(
+            access,
+            f"INSERT INTO items SELECT i, 'item ' || i, i % 97 FROM generate_series(1, {rows}) i",
+        )
+    return access
+
+
+@pytest.fixture
+def world(
+    kube_api: client.ApiClient,
+    namespace: str,
+    kubeconfig_path: Path,
+    postgres_server: PostgresServer,
+    tmp_path: Path,
+) -> Iterator[World]:
+    suffix = namespace.replace("-", "_")[-20:]
+    source = _database(postgres_server, f"src_{suffix}", ROWS)
+    destination = _database(postgres_server, f"dst_{suffix}", 0)
+    kubectl = ["kubectl", "--kubeconfig", str(kubeconfig_path)]
+    subprocess.run([*kubectl, "apply", "-f", str(REPO / "manifests/engine-rbac.yaml")], check=True)
+    subprocess.run(
+        [*kubectl, "apply", "-n", namespace, "-f", str(REPO / "manifests/tenant/engine.yaml")],
+        check=True,
+    )
+    cluster = Cluster(kube_api, namespace)
+    for alias, db in (("src", source), ("dst", destination)):
+        cluster.secret(f"{alias}-creds", {"username": db.user, "password": db.password})
+        spec = {
+            "type": "postgresql",
+            "endpoint": {"host": db.host, "port": db.port, "database": db.database},
+            "credentials": {"secretRef": {"name": f"{alias}-creds"}},
+        }
+        cluster.create("connections", alias, spec, "Connection")
+    pair = {
+        "connections": [
+            {"name": "src", "connectionRef": {"name": "src"}},
+            {"name": "dst", "connectionRef": {"name": "dst"}},
+        ]
+    }
+    cluster.create("connectionsets", "pair", pair, "ConnectionSet")
+    port = free_port()
+    operator = OperatorProcess(
+        kubeconfig_path,
+        namespace,
+        tmp_path / "operator.log",
+        None,
+        SYNCLINE_METRICS_ADDRESS=f"127.0.0.1:{port}",
+        SYNCLINE_RETENTION_SWEEP_SECONDS="1",
+    ).start()
+    try:
+        yield World(cluster, source, destination, operator, f"http://127.0.0.1:{port}/metrics")
+    finally:
+        operator.stop()
+        print("--- operator log (last 60 lines)")
+        print("\n".join(operator.text().splitlines()[-60:]))
+        postgres_server.drop_database(source.database, source.user)
+        postgres_server.drop_database(destination.database, destination.user)
