@@ -84,12 +84,17 @@ def _tail(path: Path, lines: int = 20) -> str:
 
 
 class _Server:
-    """Shared lifecycle: context manager, port, base dir."""
+    """Shared lifecycle: context manager, port, base dir.
+
+    ``port`` pins the port (e.g. the quickstart's documented one); by default a free
+    loopback port is chosen at start, so parallel test sessions never collide.
+    """
 
     host = LOOPBACK
 
-    def __init__(self, base_dir: Path) -> None:
+    def __init__(self, base_dir: Path, port: int | None = None) -> None:
         self.base_dir = Path(base_dir)
+        self._fixed_port = port
         self.port = 0
         self.admin_dsn = ""
 
@@ -117,8 +122,8 @@ class PostgresServer(_Server):
 
     ADMIN_USER = "postgres"
 
-    def __init__(self, base_dir: Path) -> None:
-        super().__init__(base_dir)
+    def __init__(self, base_dir: Path, port: int | None = None) -> None:
+        super().__init__(base_dir, port)
         self._admin_password = os.urandom(12).hex()
         self._run_as = UNPRIVILEGED_USER if os.geteuid() == 0 else None
 
@@ -140,7 +145,7 @@ class PostgresServer(_Server):
         self._hand_over(self.base_dir)
         if not (self.data_dir / "PG_VERSION").exists():
             self._initdb()
-        self.port = free_port()
+        self.port = self._fixed_port or free_port()
         options = (
             f"-p {self.port} -k {self.base_dir} -c listen_addresses={LOOPBACK} "
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
@@ -246,8 +251,8 @@ class MariaDBServer(_Server):
 
     ADMIN_USER = "syncline_admin"
 
-    def __init__(self, base_dir: Path) -> None:
-        super().__init__(base_dir)
+    def __init__(self, base_dir: Path, port: int | None = None) -> None:
+        super().__init__(base_dir, port)
         self._admin_password = os.urandom(12).hex()
         self._proc: subprocess.Popen[bytes] | None = None
 
@@ -283,7 +288,7 @@ class MariaDBServer(_Server):
                 check=True,
                 capture_output=True,
             )
-        self.port = free_port()
+        self.port = self._fixed_port or free_port()
         args = [
             "mariadbd",
             "--no-defaults",

@@ -159,3 +159,17 @@ def test_timestamps_round_trip(sink_system: Harness) -> None:
     sink_system.create("target", table.slice(0, 0), keys=["id"])
     assert _merge(sink_system, table).inserted == 1
     assert _merge(sink_system, table).unchanged == 1
+
+
+def test_an_empty_entity_reads_as_no_batches(source_system: Harness) -> None:
+    source_system.create("customers", ROWS.slice(0, 0), keys=["id"])
+    src = open_source(source_system.spec, source_system.credentials, timeout_seconds=5)
+    try:
+        rows = _rows(list(src.read("customers", batch_size=10)))
+        past = _rows(
+            list(src.read("customers", batch_size=10, cursor_field="changed", after="2024-01-01"))
+        )
+    finally:
+        src.close()
+    assert rows == []
+    assert past == []

@@ -207,7 +207,9 @@ def test_incremental_runs_read_only_newer_records(pg: Harness) -> None:
     second = run_project(p)
     assert (second.totals.read, second.totals.updated) == (1, 1)
     assert second.tasks[0].watermark == "40"
-    assert run_project(p).totals.read == 0
+    nothing_new = run_project(p)
+    assert nothing_new.result is RunResult.COMPLETED, nothing_new.message()
+    assert nothing_new.totals.read == 0
     assert run_project(p, full_refresh=True).totals.read == 3
 
 

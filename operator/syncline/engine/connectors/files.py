@@ -116,6 +116,8 @@ class FileConnector(Source, Sink):
         fmt = self._format(path)
         if fmt is FileFormat.PARQUET:
             return pq.read_schema(path)
+        if path.stat().st_size == 0:
+            return pa.schema([])
         with self._open(path, fmt) as reader:
             return reader.schema
 
@@ -158,6 +160,8 @@ class FileConnector(Source, Sink):
                 yield batch
 
     def _batches(self, path: Path, fmt: FileFormat, batch_size: int) -> Iterator[pa.RecordBatch]:
+        if path.stat().st_size == 0:
+            return  # an empty file has no records (Arrow's readers refuse it)
         if fmt is FileFormat.PARQUET:
             yield from pq.ParquetFile(path).iter_batches(batch_size=batch_size)
             return

@@ -17,28 +17,39 @@ from psycopg import sql
 
 ROW_BYTES_GUESS = 300
 """Bytes per CSV row assumed when sizing parse blocks, so a block is about one batch."""
+MAX_BLOCK_BYTES = 4 << 20
+"""Bigger blocks parse no faster but cost memory (Arrow holds several in flight)."""
 
 
 class CopyStream(io.RawIOBase):
-    """A readable file over the chunks a COPY TO STDOUT yields."""
+    """A readable file over the chunks a COPY TO STDOUT yields (one chunk per row).
+
+    ``readinto`` fills the whole buffer it is given, so Arrow's block reads cost one
+    call each, not one per row.
+    """
 
     def __init__(self, chunks: Iterable[bytes | bytearray | memoryview]) -> None:
         self._chunks = iter(chunks)
-        self._pending = b""
+        self._pending: bytes | bytearray | memoryview = b""
+        self._offset = 0
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        while not self._pending:
-            chunk = next(self._chunks, None)
-            if chunk is None:
-                return 0
-            self._pending = bytes(chunk)
-        n = min(len(buffer), len(self._pending))
-        buffer[:n] = self._pending[:n]
-        self._pending = self._pending[n:]
-        return n
+        view = memoryview(buffer).cast("B")
+        filled = 0
+        while filled < len(view):
+            if self._offset >= len(self._pending):
+                chunk = next(self._chunks, None)
+                if chunk is None:
+                    break
+                self._pending, self._offset = chunk, 0
+            n = min(len(view) - filled, len(self._pending) - self._offset)
+            view[filled : filled + n] = self._pending[self._offset : self._offset + n]
+            filled += n
+            self._offset += n
+        return filled
 
 
 def select_list(schema: pa.Schema) -> sql.Composed:
@@ -61,11 +72,14 @@ def select_list(schema: pa.Schema) -> sql.Composed:
 
 def parse(stream: io.RawIOBase, schema: pa.Schema, batch_size: int) -> Iterator[pa.RecordBatch]:
     """Record batches of at most ``batch_size`` rows from a headerless CSV stream."""
+    buffered = io.BufferedReader(stream, buffer_size=1 << 20)
+    if not buffered.peek(1):
+        return  # no rows (Arrow refuses an empty CSV rather than yielding nothing)
     reader = pacsv.open_csv(
-        io.BufferedReader(stream, buffer_size=1 << 20),
+        buffered,
         read_options=pacsv.ReadOptions(
             column_names=schema.names,
-            block_size=min(max(batch_size * ROW_BYTES_GUESS, 1 << 20), 64 << 20),
+            block_size=min(max(batch_size * ROW_BYTES_GUESS, 1 << 20), MAX_BLOCK_BYTES),
         ),
         convert_options=pacsv.ConvertOptions(
             column_types=schema,
