@@ -73,8 +73,8 @@ def _prepare_all(
     for task, task_report in zip(project.tasks, report.tasks, strict=True):
         try:
             plans.append(prepare_task(project, task, dry_run=dry_run))
-        except (TaskInvalidError, SynclineError) as err:
-            errors = err.errors if isinstance(err, TaskInvalidError) else [err]
+        except Exception as err:  # a task that cannot even be planned fails the run
+            errors = _as_errors(err, project)
             task_report.result = RunResult.ERROR
             task_report.error = errors[0]
             task_report.warnings += [str(e) for e in errors[1:]]
@@ -88,6 +88,20 @@ def _prepare_all(
             plan.close()
         return None
     return plans
+
+
+def _as_errors(err: Exception, project: ResolvedProject) -> list[SynclineError]:
+    if isinstance(err, TaskInvalidError):
+        return err.errors
+    if isinstance(err, SynclineError):
+        return [err]
+    return [SynclineError("RunFailed", name=project.name, detail=_describe(err))]
+
+
+def _describe(err: Exception) -> str:
+    """Exception type and first line: enough to act on, never a multi-line dump."""
+    text = str(err).strip().splitlines()[0] if str(err).strip() else ""
+    return f"{type(err).__name__}: {text}"[:300]
 
 
 def _run_task(
@@ -110,8 +124,7 @@ def _run_task(
     except SynclineError as err:
         tr.error, tr.result = err, RunResult.ERROR
     except Exception as err:  # the destination or source failed mid-way
-        detail = f"{type(err).__name__}: {str(err).strip().splitlines()[0] if str(err) else ''}"
-        tr.error = SynclineError("RunFailed", name=project.name, detail=detail[:300])
+        tr.error = SynclineError("RunFailed", name=project.name, detail=_describe(err))
         tr.result = RunResult.ERROR
     tr.duration_seconds = time.monotonic() - started
     log.info(

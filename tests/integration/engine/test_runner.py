@@ -9,7 +9,7 @@ from syncline.api.run import RunResult
 from syncline.devcluster.databases import DatabaseAccess
 from syncline.engine.connectors.postgres import PostgresConnector
 from syncline.engine.runner import run_project
-from tests.integration.engine.harness import Harness, postgres_harness
+from tests.integration.engine.harness import Harness, mysql_harness, postgres_harness
 from tests.integration.engine.projects import project, task
 
 pytestmark = pytest.mark.integration
@@ -222,3 +222,20 @@ def test_missing_connection_alias_and_empty_project(pg: Harness) -> None:
     empty = run_project(project(pg, pg, []))
     assert empty.error is not None
     assert empty.error.code == 2212
+
+
+def test_mariadb_poison_rows_and_missing_unique_index(mariadb_db: DatabaseAccess) -> None:
+    db = mysql_harness(mariadb_db)
+    db.create("src_table", PEOPLE, keys=["id"])
+    db.execute(
+        "CREATE TABLE dst_table (id bigint PRIMARY KEY, name varchar(3) NOT NULL, amount bigint)"
+    )
+    db.execute("CREATE TABLE loose (id bigint, name text)")
+    report = run_project(project(db, db, [task()]))
+    assert report.result is RunResult.WARNING, report.message()
+    assert (report.totals.inserted, report.totals.failed) == (2, 2)
+    assert {e.key: e.code for e in report.row_errors} == {"id=1": 2303, "id=3": 2303}
+    assert [r["id"] for r in db.content("dst_table")] == [2, 4]
+    loose = run_project(project(db, db, [task(destination="loose")]))
+    assert loose.error is not None
+    assert loose.error.code == 2204
