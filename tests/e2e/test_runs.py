@@ -199,3 +199,31 @@ def _now() -> str:
     from datetime import UTC, datetime
 
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_run_now_annotation_runs_each_token_once(world: World) -> None:
+    world.project("annotated")
+    world.cluster.wait_ready("integrationprojects", "annotated")
+
+    def annotate(token: str) -> None:
+        world.cluster.custom.patch_namespaced_custom_object(
+            "syncline.dev",
+            "v1alpha1",
+            world.cluster.namespace,
+            "integrationprojects",
+            "annotated",
+            {"metadata": {"annotations": {"syncline.dev/run-now": token}}},
+        )
+
+    annotate("first")
+    run = wait_for(lambda: world.runs("annotated"), 60, "a run from the annotation")[0]
+    assert run["spec"]["trigger"] == "manual"
+    status = wait_for(lambda: _finished(world, run["metadata"]["name"]), 90, "the run")
+    assert (status["result"], status["inserted"]) == ("Completed", ROWS)
+    project = world.cluster.get("integrationprojects", "annotated")
+    assert project["status"]["lastManualToken"] == "first"
+
+    annotate("first")  # the same token again: nothing new
+    world.cluster.patch_spec("integrationprojects", "annotated", {"suspend": True})
+    world.cluster.wait_reason("integrationprojects", "annotated", "ManualOnly", 30)
+    assert len(world.runs("annotated")) == 1
