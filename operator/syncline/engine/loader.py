@@ -20,11 +20,10 @@ from pydantic import ValidationError
 
 from syncline.api.connection import REQUIRED_SECRET_KEYS, Connection, credential_env_var
 from syncline.api.connectionset import ConnectionSet
-from syncline.api.merge import effective_tasks
 from syncline.api.project import IntegrationProject
 from syncline.api.task import Task
 from syncline.api.template import ClusterIntegrationTemplate, IntegrationTemplate
-from syncline.engine.project import ResolvedConnection, ResolvedProject
+from syncline.engine.project import ResolvedConnection, ResolvedProject, assemble
 from syncline.errors import SynclineError
 
 KINDS: dict[str, Any] = {
@@ -107,28 +106,7 @@ def resolve_project(found: Manifests, name: str | None, env: Mapping[str, str]) 
         m.name: _connection(found, m.name, m.connection_ref.name, env)
         for m in cset.spec.connections
     }
-    org_units = None
-    if spec.organization_mapping:
-        mapping = next(
-            (m for m in cset.spec.organization_mappings if m.name == spec.organization_mapping),
-            None,
-        )
-        if mapping is None:
-            raise SynclineError(
-                "InvalidOrganizationUnit",
-                name=spec.organization_mapping,
-                connection_set=cset.metadata.name,
-            )
-        org_units = dict(mapping.units)
-    return ResolvedProject(
-        namespace=project.metadata.namespace or "default",
-        name=project.metadata.name or "",
-        tasks=effective_tasks(spec, _template_tasks(found, project)),
-        connections=connections,
-        integration_keys=list(cset.spec.integration_keys),
-        org_units=org_units,
-        limits=spec.limits,
-    )
+    return assemble(project, cset, connections, _template_tasks(found, project))
 
 
 def _pick(found: Manifests, name: str | None) -> str:

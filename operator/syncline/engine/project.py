@@ -6,13 +6,15 @@ this; the engine never looks anything up itself, so it runs the same in both pla
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from syncline.api.connection import ConnectionSpec
-from syncline.api.connectionset import IntegrationKey
-from syncline.api.project import Limits
+from syncline.api.connectionset import ConnectionSet, IntegrationKey
+from syncline.api.merge import effective_tasks
+from syncline.api.project import IntegrationProject, Limits
 from syncline.api.task import Task
+from syncline.errors import SynclineError
 
 
 @dataclass(frozen=True)
@@ -55,3 +57,40 @@ class ResolvedProject:
     def watermark_scope(self, task: Task) -> str:
         """Where a task's watermark is stored: unique per project and task."""
         return f"{self.namespace}/{self.name}/{task.name}"
+
+
+def assemble(
+    project: IntegrationProject,
+    cset: ConnectionSet,
+    connections: dict[str, ResolvedConnection],
+    template_tasks: Sequence[Task],
+) -> ResolvedProject:
+    """A ResolvedProject from objects already read (from YAML files or the Kubernetes API).
+
+    Both readers share this, so local mode and the run pod resolve a project the same way:
+    the effective tasks (template merged with the project), the set's integration keys and
+    the organization units of the project's chosen mapping (1100 when it does not exist).
+    """
+    spec = project.spec
+    org_units = None
+    if spec.organization_mapping:
+        mapping = next(
+            (m for m in cset.spec.organization_mappings if m.name == spec.organization_mapping),
+            None,
+        )
+        if mapping is None:
+            raise SynclineError(
+                "InvalidOrganizationUnit",
+                name=spec.organization_mapping,
+                connection_set=cset.metadata.name,
+            )
+        org_units = dict(mapping.units)
+    return ResolvedProject(
+        namespace=project.metadata.namespace or "default",
+        name=project.metadata.name or "",
+        tasks=effective_tasks(spec, template_tasks),
+        connections=connections,
+        integration_keys=list(cset.spec.integration_keys),
+        org_units=org_units,
+        limits=spec.limits,
+    )

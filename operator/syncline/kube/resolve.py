@@ -16,11 +16,10 @@ from kubernetes.client.exceptions import ApiException
 from syncline.api import GROUP, VERSION
 from syncline.api.connection import REQUIRED_SECRET_KEYS, Connection, credential_env_var
 from syncline.api.connectionset import ConnectionSet
-from syncline.api.merge import effective_tasks
 from syncline.api.project import IntegrationProject
 from syncline.api.task import Task
 from syncline.api.template import ClusterIntegrationTemplate, IntegrationTemplate
-from syncline.engine.project import ResolvedConnection, ResolvedProject
+from syncline.engine.project import ResolvedConnection, ResolvedProject, assemble
 from syncline.errors import SynclineError
 
 
@@ -82,33 +81,11 @@ def resolve_objects(
     env: Mapping[str, str],
 ) -> ResolvedProject:
     """Combine already-read objects and the credential environment into a ResolvedProject."""
-    spec = project.spec
     resolved = {
         alias: ResolvedConnection(alias, conn.spec, _credentials(alias, conn, env))
         for alias, conn in connections.items()
     }
-    org_units = None
-    if spec.organization_mapping:
-        mapping = next(
-            (m for m in cset.spec.organization_mappings if m.name == spec.organization_mapping),
-            None,
-        )
-        if mapping is None:
-            raise SynclineError(
-                "InvalidOrganizationUnit",
-                name=spec.organization_mapping,
-                connection_set=cset.metadata.name,
-            )
-        org_units = dict(mapping.units)
-    return ResolvedProject(
-        namespace=project.metadata.namespace or "",
-        name=project.metadata.name or "",
-        tasks=effective_tasks(spec, template_tasks),
-        connections=resolved,
-        integration_keys=list(cset.spec.integration_keys),
-        org_units=org_units,
-        limits=spec.limits,
-    )
+    return assemble(project, cset, resolved, template_tasks)
 
 
 def _credentials(alias: str, conn: Connection, env: Mapping[str, str]) -> dict[str, str]:
