@@ -38,7 +38,7 @@ SUFFIXES = {
     ".parquet": FileFormat.PARQUET,
 }
 STATE_FILE = ".syncline_state.json"
-_CSV_BLOCK_BYTES = 8 << 20
+_CSV_BLOCK_BYTES = 4 << 20
 
 
 class FileConnector(Source, Sink):
