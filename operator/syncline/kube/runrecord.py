@@ -93,6 +93,12 @@ class RunRecord:
         self._patch(_without_timing(status, RunResult.RUNNING))
 
     def finished(self, status: IntegrationRunStatus) -> None:
+        """The final result, unless someone ended the run meanwhile (`syncline runs fail`)."""
+        current: Any = self.custom.get_namespaced_custom_object(
+            GROUP, VERSION, self.namespace, PLURAL, self.name
+        )
+        if (current.get("status") or {}).get("result") == RunResult.ERROR.value:
+            return
         wire = status.model_dump(mode="json", by_alias=True, exclude_none=True)
         wire.setdefault("completionTime", _iso(now()))
         wire["conditions"] = [_succeeded(status.result, status.message or "")]
