@@ -183,11 +183,12 @@ def test_retention_and_deletion(world: World) -> None:
         )
     wait_for(lambda: "old" not in _names(world, "history"), 60, "the old run to expire")
     assert "fresh" in _names(world, "history")
+    labels = {"namespace": world.cluster.namespace, "project": "history"}
+    wait_for(lambda: _metric(world, "syncline_runs_total", **labels) >= 1, 30, "a counted run")
 
     world.cluster.delete("integrationprojects", "history")
     wait_for(lambda: not _names(world, "history"), 60, "runs to go with their project")
     wait_for(lambda: world.cluster.cronjob("history") is None, 60, "the CronJob to go")
-    labels = {"namespace": world.cluster.namespace, "project": "history"}
     wait_for(lambda: _metric(world, "syncline_runs_total", **labels) == 0, 30)
 
 

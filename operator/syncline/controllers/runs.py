@@ -35,6 +35,7 @@ from syncline.history.naming import (
     TRIGGER_LABEL,
     effective_trigger,
 )
+from syncline.history.records import error_status, rfc3339, run_manifest
 from syncline.history.retention import expired
 from syncline.kube.manual import start_run
 from syncline.observability.events import post_run_result
@@ -57,27 +58,9 @@ def ensure_run_for_job(job: dict[str, Any]) -> None:
         return
     last = ((project.get("status") or {}).get("lastRun") or {}).get("result")
     trigger = effective_trigger(meta["labels"].get(TRIGGER_LABEL), last)
-    body = {
-        "apiVersion": f"{GROUP}/{VERSION}",
-        "kind": "IntegrationRun",
-        "metadata": {
-            "name": meta["name"],
-            "labels": {PROJECT_LABEL: project_name, TRIGGER_LABEL: trigger},
-            "ownerReferences": [
-                {
-                    "apiVersion": f"{GROUP}/{VERSION}",
-                    "kind": "IntegrationProject",
-                    "name": project_name,
-                    "uid": project["metadata"]["uid"],
-                }
-            ],
-        },
-        "spec": {
-            "projectRef": {"name": project_name},
-            "trigger": trigger,
-            "jobRef": {"name": meta["name"]},
-        },
-    }
+    body = run_manifest(
+        meta["name"], project_name, trigger, project["metadata"]["uid"], meta["name"]
+    )
     try:
         _custom().create_namespaced_custom_object(GROUP, VERSION, namespace, RUNS, body)
     except ApiException as err:
@@ -112,13 +95,7 @@ def close_failed_run(job: dict[str, Any], error: SynclineError) -> None:
     result = RunResult((run.get("status") or {}).get("result", RunResult.PENDING.value))
     if result.finished:
         return
-    ended = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    status = {
-        "result": RunResult.ERROR.value,
-        "errorCode": error.code,
-        "message": str(error),
-        "completionTime": ended,
-    }
+    status = error_status(error, datetime.now(UTC))
     _custom().patch_namespaced_custom_object_status(
         GROUP, VERSION, meta["namespace"], RUNS, meta["name"], {"status": status}
     )
@@ -148,9 +125,9 @@ def fold_into_project(run_body: dict[str, Any]) -> None:
         ),
     }
     if succeeded(run.status.result) and run.status.completion_time:
-        fields["lastSuccessfulTime"] = run.status.completion_time.strftime("%Y-%m-%dT%H:%M:%SZ")
+        fields["lastSuccessfulTime"] = rfc3339(run.status.completion_time)
     if run.status.start_time:
-        fields["lastScheduleTime"] = run.status.start_time.strftime("%Y-%m-%dT%H:%M:%SZ")
+        fields["lastScheduleTime"] = rfc3339(run.status.start_time)
     kube.patch_status(kube.PROJECT, namespace, run.spec.project_ref.name, fields)
     _record_metrics(run, namespace)
     post_run_result(

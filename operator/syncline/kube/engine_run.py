@@ -22,6 +22,7 @@ from syncline.api.run import RunResult, Trigger
 from syncline.engine.report import RunReport
 from syncline.engine.runner import run_project
 from syncline.errors import SynclineError
+from syncline.history.naming import effective_trigger
 from syncline.kube.resolve import Reader
 from syncline.kube.runrecord import RunRecord, now
 
@@ -43,10 +44,12 @@ def execute(
     started = now()
     with captured_log() as buffer:
         try:
-            model = reader.project(project)
+            model, last_result = reader.project(project)
+            label = None if trigger is Trigger.SCHEDULE else trigger.value
+            record.trigger = Trigger(effective_trigger(label, last_result))
             record.ensure(model.metadata.uid, os.environ.get("SYNCLINE_JOB_NAME"))
             record.started()
-            log.info("run started", extra={"run": run_name, "trigger": trigger.value})
+            log.info("run started", extra={"run": run_name, "trigger": record.trigger.value})
             resolved = reader.resolve(model, os.environ)
             report = run_project(
                 resolved,

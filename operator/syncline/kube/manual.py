@@ -18,6 +18,7 @@ from syncline.api import GROUP, VERSION
 from syncline.api.run import RunResult, Trigger
 from syncline.errors import SynclineError
 from syncline.history.naming import PROJECT_LABEL, manual_job_name, run_name_for_job
+from syncline.history.records import error_status
 from syncline.kube.client import loosely
 from syncline.scheduling.cronjob import build_job_from_cronjob, cronjob_name
 
@@ -85,21 +86,9 @@ def fail_run(api: client.ApiClient, namespace: str, run: str, user: str) -> None
     if RunResult(result).finished:
         raise SynclineError("RunCannotBeCancelled", name=run, result=result)
     marked = SynclineError("RunMarkedFailed", name=run, user=user)
-    ended = datetime.now(UTC).replace(microsecond=0)
+    status = error_status(marked, datetime.now(UTC))
     custom.patch_namespaced_custom_object_status(
-        GROUP,
-        VERSION,
-        namespace,
-        RUNS,
-        run,
-        {
-            "status": {
-                "result": RunResult.ERROR.value,
-                "errorCode": marked.code,
-                "message": str(marked),
-                "completionTime": ended.isoformat().replace("+00:00", "Z"),
-            }
-        },
+        GROUP, VERSION, namespace, RUNS, run, {"status": status}
     )
     job = obj.get("spec", {}).get("jobRef", {}).get("name")
     if job:

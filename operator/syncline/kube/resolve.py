@@ -45,9 +45,11 @@ class Reader:
         assert isinstance(obj, dict)
         return obj
 
-    def project(self, name: str) -> IntegrationProject:
+    def project(self, name: str) -> tuple[IntegrationProject, str | None]:
+        """The project's desired state, and how its last finished run ended (if any)."""
         obj = self.get("IntegrationProject", "integrationprojects", name)
-        return IntegrationProject.model_validate(_spec_only(obj))
+        last = ((obj.get("status") or {}).get("lastRun") or {}).get("result")
+        return IntegrationProject.model_validate(_spec_only(obj)), last
 
     def resolve(self, project: IntegrationProject, env: Mapping[str, str]) -> ResolvedProject:
         spec = project.spec

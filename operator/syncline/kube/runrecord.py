@@ -17,7 +17,8 @@ from kubernetes.client.exceptions import ApiException
 from syncline.api import GROUP, VERSION
 from syncline.api.run import IntegrationRunStatus, RunResult, Trigger
 from syncline.errors import SynclineError
-from syncline.history.naming import PROJECT_LABEL, TRIGGER_LABEL, log_config_map_name
+from syncline.history.naming import PROJECT_LABEL, log_config_map_name
+from syncline.history.records import error_status, rfc3339, run_manifest, succeeded_condition
 from syncline.kube.client import loosely
 
 PLURAL = "integrationruns"
@@ -50,26 +51,7 @@ class RunRecord:
 
     def ensure(self, project_uid: str | None, job_name: str | None) -> None:
         """Create the run unless it exists; either way remember its uid."""
-        body: dict[str, Any] = {
-            "apiVersion": f"{GROUP}/{VERSION}",
-            "kind": "IntegrationRun",
-            "metadata": {
-                "name": self.name,
-                "labels": {PROJECT_LABEL: self.project, TRIGGER_LABEL: self.trigger.value},
-            },
-            "spec": {"projectRef": {"name": self.project}, "trigger": self.trigger.value},
-        }
-        if job_name:
-            body["spec"]["jobRef"] = {"name": job_name}
-        if project_uid:
-            body["metadata"]["ownerReferences"] = [
-                {
-                    "apiVersion": f"{GROUP}/{VERSION}",
-                    "kind": "IntegrationProject",
-                    "name": self.project,
-                    "uid": project_uid,
-                }
-            ]
+        body = run_manifest(self.name, self.project, self.trigger.value, project_uid, job_name)
         try:
             created: Any = self.custom.create_namespaced_custom_object(
                 GROUP, VERSION, self.namespace, PLURAL, body
@@ -83,7 +65,7 @@ class RunRecord:
         self.uid = created["metadata"]["uid"]
 
     def started(self) -> None:
-        self._patch({"result": RunResult.RUNNING.value, "startTime": _iso(now())})
+        self._patch({"result": RunResult.RUNNING.value, "startTime": rfc3339(now())})
 
     def progress(self, status: IntegrationRunStatus) -> None:
         """Running with the counts so far, at most once per ``progress_interval``."""
@@ -100,24 +82,13 @@ class RunRecord:
         if (current.get("status") or {}).get("result") == RunResult.ERROR.value:
             return
         wire = status.model_dump(mode="json", by_alias=True, exclude_none=True)
-        wire.setdefault("completionTime", _iso(now()))
-        wire["conditions"] = [_succeeded(status.result, status.message or "")]
+        wire.setdefault("completionTime", rfc3339(now()))
+        wire["conditions"] = [succeeded_condition(status.result, status.message or "", now())]
         self._patch(wire)
 
     def failed(self, error: SynclineError, started: datetime) -> None:
         """The run could not run at all (validation, connection, missing credential)."""
-        ended = now()
-        self._patch(
-            {
-                "result": RunResult.ERROR.value,
-                "errorCode": error.code,
-                "message": str(error),
-                "startTime": _iso(started),
-                "completionTime": _iso(ended),
-                "durationSeconds": (ended - started).total_seconds(),
-                "conditions": [_succeeded(RunResult.ERROR, str(error))],
-            }
-        )
+        self._patch(error_status(error, now(), started))
 
     def store_log(self, text: str) -> None:
         """Keep the full run log in a ConfigMap owned by the run (deleted with it)."""
@@ -149,22 +120,6 @@ class RunRecord:
         self.custom.patch_namespaced_custom_object_status(
             GROUP, VERSION, self.namespace, PLURAL, self.name, {"status": status}
         )
-
-
-def _succeeded(result: RunResult, message: str) -> dict[str, Any]:
-    """Succeeded: True when the run's data moved (Completed or Warning)."""
-    holds = result in (RunResult.COMPLETED, RunResult.WARNING)
-    return {
-        "type": "Succeeded",
-        "status": "True" if holds else "False",
-        "reason": result.value,
-        "message": message[:1000],
-        "lastTransitionTime": _iso(now()),
-    }
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
 
 
 def _without_timing(status: IntegrationRunStatus, result: RunResult) -> dict[str, Any]:
