@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Install the Debian packages the test suite starts as real servers:
-# PostgreSQL 15, MariaDB, and promtool (to check our metrics exposition).
+# Install the Debian packages the test suite and the dev cluster use:
+# PostgreSQL 15 and MariaDB (real servers), promtool (checks our metrics
+# exposition), and the node's runtime and image tooling: containerd, runc, the
+# CNI plugins, iptables/conntrack for kube-proxy, mmdebstrap + buildah to build
+# images without a registry, and a static libc to build the pause binary.
 # Idempotent and quiet when everything is already present.
 set -euo pipefail
 
@@ -8,6 +11,17 @@ missing=()
 [[ -x /usr/lib/postgresql/15/bin/initdb ]] || missing+=(postgresql-15)
 command -v mariadbd >/dev/null 2>&1 || [[ -x /usr/sbin/mariadbd ]] || missing+=(mariadb-server)
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+command -v containerd >/dev/null 2>&1 || missing+=(containerd)
+command -v runc >/dev/null 2>&1 || missing+=(runc)
+[[ -x /usr/lib/cni/bridge ]] || missing+=(containernetworking-plugins)
+command -v iptables >/dev/null 2>&1 || missing+=(iptables)
+command -v conntrack >/dev/null 2>&1 || missing+=(conntrack)
+command -v mmdebstrap >/dev/null 2>&1 || missing+=(mmdebstrap)
+command -v buildah >/dev/null 2>&1 || missing+=(buildah)
+command -v nsenter >/dev/null 2>&1 || missing+=(util-linux)
+command -v ip >/dev/null 2>&1 || missing+=(iproute2)
+[[ -e /usr/lib/x86_64-linux-gnu/libc.a ]] || missing+=(libc6-dev)
+command -v gcc >/dev/null 2>&1 || missing+=(gcc)
 ((${#missing[@]})) || exit 0
 
 if [[ $(id -u) -ne 0 ]]; then

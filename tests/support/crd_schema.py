@@ -29,7 +29,7 @@ class Violation:
 def schemas() -> dict[str, dict[str, Any]]:
     """openAPIV3Schema per kind, from crds/."""
     out = {}
-    for path in sorted(CRDS.glob("*.yaml")):
+    for path in sorted(CRDS.glob("syncline.dev_*.yaml")):
         crd = yaml.safe_load(path.read_text())
         kind = crd["spec"]["names"]["kind"]
         out[kind] = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]

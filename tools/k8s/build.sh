@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Build the local control plane (etcd, kube-apiserver, kube-controller-manager)
-# from the Go module proxy into a cache outside the repository.
+# Build the local cluster's Kubernetes parts (etcd, kube-apiserver,
+# kube-controller-manager, kube-scheduler, kubelet, kube-proxy) from the Go
+# module proxy into a cache outside the repository.
 #
 # Why: the test machines have no container engine and cannot download release
 # binaries, but they do reach the Go module proxy. The versions are pinned by the
@@ -17,7 +18,10 @@ key="$(cat "$here"/controlplane/go.mod "$here"/controlplane/go.sum \
 cache_root="${SYNCLINE_K8S_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/syncline/k8s}"
 out="$cache_root/$k8s_version-$key"
 
-if [[ -x "$out/kube-apiserver" && -x "$out/kube-controller-manager" && -x "$out/etcd" ]]; then
+binaries=(etcd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy)
+ready=1
+for b in "${binaries[@]}"; do [[ -x "$out/$b" ]] || ready=0; done
+if ((ready)); then
   echo "$out"
   exit 0
 fi
@@ -35,10 +39,11 @@ ldflags="-s -w \
  -X k8s.io/client-go/pkg/version.gitVersion=$k8s_version"
 
 started=$(date +%s)
-echo "build.sh: building etcd and Kubernetes $k8s_version into $out (first build takes 15-25 min)" >&2
+echo "build.sh: building etcd and Kubernetes $k8s_version into $out (first build takes 15-30 min)" >&2
 (cd "$here/etcd" && go build -trimpath -ldflags "-s -w" -o "$out.partial/etcd" .)
 (cd "$here/controlplane" && go build -trimpath -tags selinux,notest -ldflags "$ldflags" \
-   -o "$out.partial/" k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager)
+   -o "$out.partial/" k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
+   k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-proxy)
 rm -rf "$out"
 mv "$out.partial" "$out"
 echo "build.sh: built in $(( $(date +%s) - started ))s" >&2

@@ -1,4 +1,4 @@
-"""``syncline dev up|down|status``: a local control plane, node agent and databases."""
+"""``syncline dev up|down|status``: a local cluster with a real node, and databases."""
 
 from __future__ import annotations
 
@@ -20,8 +20,9 @@ STATE_DIR_OPTION = click.option(
 
 @click.group()
 def dev() -> None:
-    """Run a real local Kubernetes control plane (etcd, kube-apiserver,
-    kube-controller-manager) and a node agent that runs pods as local processes."""
+    """Run a real local Kubernetes cluster: etcd, kube-apiserver, kube-controller-manager,
+    kube-scheduler, and a node (containerd, kubelet, kube-proxy) running Syncline's image,
+    in a network namespace of its own; the API server is served on loopback."""
 
 
 @dev.command()
@@ -30,7 +31,7 @@ def dev() -> None:
 @click.option(
     "--quickstart",
     is_flag=True,
-    help="Also run the operator with examples/quickstart and wait for one finished run.",
+    help="Also install Syncline from manifests/, apply examples/quickstart and wait for a run.",
 )
 @click.option(
     "--use-kubeconfig",
@@ -51,41 +52,48 @@ def up(state_dir: Path, with_postgres: bool, quickstart: bool, use_kubeconfig: P
     except (RuntimeError, TimeoutError, FileNotFoundError) as err:
         # Start-up failures are reported with the component's log tail; no traceback needed.
         raise click.ClickException(str(err)) from err
-    click.echo(f"# control plane ready in {info.seconds_to_ready:.1f}s at {info.server}", err=True)
+    click.echo(f"# cluster ready in {info.seconds_to_ready:.1f}s at {info.server}", err=True)
+    click.echo(
+        f"# image {info.images.image_ref} ({info.images.size_bytes / 2**20:.0f} MiB)", err=True
+    )
+    click.echo(f"# network namespace {info.netns}: nsenter --net=/run/netns/{info.netns}", err=True)
     click.echo(f"# logs: {state_dir / 'logs'}; stop with: syncline dev down", err=True)
     if info.postgres_env:
         click.echo(f"# PostgreSQL DSN in {info.postgres_env}", err=True)
         click.echo(f"set -a; . {info.postgres_env}; set +a")
     if quickstart:
-        _quickstart(environment, info.kubeconfig)
+        _quickstart(environment, info.kubeconfig, info.images.image_ref)
     click.echo(f"export KUBECONFIG={info.kubeconfig}")
 
 
 def _existing_cluster(environment: DevEnvironment, kubeconfig: Path, quickstart: bool) -> None:
-    """CRDs into a cluster someone else runs; with --quickstart, the operator runs here.
+    """Install Syncline from manifests/ into a cluster someone else runs.
 
-    The quickstart's databases listen on this machine's loopback, so run pods reach them
-    only when the cluster's nodes are this machine (as with the embedded control plane).
+    It runs the published image (the local build is not in any registry), and the
+    quickstart's database is only served to the embedded cluster's node, so the
+    examples are left for the user to point at a database their cluster reaches.
     """
-    from kubernetes import config
-
-    from syncline.devcluster.crds import install_crds
+    import subprocess
 
     environment.state_dir.mkdir(parents=True, exist_ok=True)
-    api = config.new_client_from_config(config_file=str(kubeconfig))  # type: ignore[no-untyped-call]
-    with api:
-        install_crds(api, repo_root() / "crds")
-    click.echo(f"# CRDs installed in the cluster of {kubeconfig}", err=True)
+    manifests = repo_root() / "manifests"
+    kubectl = ["kubectl", "--kubeconfig", str(kubeconfig)]
+    subprocess.run([*kubectl, "apply", "--server-side", "-k", str(manifests)], check=True)
+    click.echo(f"# Syncline installed from manifests/ into the cluster of {kubeconfig}", err=True)
     if quickstart:
-        _quickstart(environment, kubeconfig)
+        click.echo(
+            "# next: kubectl apply -k manifests/tenant -n NS, then examples/quickstart with "
+            "its Connections pointed at a database your cluster reaches",
+            err=True,
+        )
 
 
-def _quickstart(environment: DevEnvironment, kubeconfig: Path) -> None:
+def _quickstart(environment: DevEnvironment, kubeconfig: Path, image: str) -> None:
     from syncline.devcluster.quickstart import show, start_quickstart
 
     try:
         done = start_quickstart(
-            environment, kubeconfig, repo_root(), lambda m: click.echo(f"# {m}", err=True)
+            environment, kubeconfig, repo_root(), image, lambda m: click.echo(f"# {m}", err=True)
         )
     except BaseException:
         click.echo("# quickstart failed; logs in " + str(environment.state_dir / "logs"), err=True)

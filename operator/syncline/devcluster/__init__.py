@@ -1,7 +1,8 @@
-"""A real, local Kubernetes control plane and node agent for development and tests.
+"""A real, local Kubernetes cluster for development and tests.
 
-Syncline is an operator, so it is tested against a real kube-apiserver, etcd and
-kube-controller-manager (built from the Go module proxy by ``tools/k8s/build.sh``),
-never against a mock. A small node agent stands in for the kubelet so that Jobs
-really run, as local processes. See docs/dev-cluster.md.
+Syncline is an operator, so it is tested against a real kube-apiserver, etcd,
+kube-controller-manager, kube-scheduler, kubelet with containerd, and kube-proxy
+(the Kubernetes parts built from the Go module proxy by ``tools/k8s/build.sh``,
+containerd and runc from Debian), running Syncline's own image; never against a
+mock. The cluster lives in a network namespace of its own. See docs/dev-cluster.md.
 """

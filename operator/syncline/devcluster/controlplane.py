@@ -1,16 +1,19 @@
-"""etcd + kube-apiserver + kube-controller-manager on free loopback ports.
+"""etcd, kube-apiserver, kube-controller-manager and kube-scheduler in the cluster namespace.
 
-The flags mirror what kubeadm sets up, minus what a single loopback machine does
-not need: RBAC and client-certificate authentication are real, the API server
-serves TLS only, service-account tokens are signed, and the controller-manager runs
-each controller under its own service account. There is no kube-scheduler and no
-kubelet: the node agent binds and runs pods (see nodeagent/).
+The flags mirror what kubeadm sets up, minus what a single-node machine does not
+need: RBAC and client-certificate authentication are real, the API server serves TLS
+only, service-account tokens are signed, and the controller-manager runs each
+controller under its own service account. Everything listens inside the cluster's
+network namespace; the API server's port is also a free port on the host's loopback,
+forwarded inside, so the same kubeconfig (``https://127.0.0.1:<port>``) works from
+the user's shell and from the components, and pods reach it as ``kubernetes.default``.
 """
 
 from __future__ import annotations
 
 import shutil
 import ssl
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -19,13 +22,14 @@ from pathlib import Path
 
 from syncline.devcluster.binaries import k8s_bin_dir
 from syncline.devcluster.kubeconfig import write_kubeconfig
+from syncline.devcluster.netns import NODE_IP, SERVICE_CIDR, NetworkNamespace
 from syncline.devcluster.pki import Pki, create_pki
 from syncline.devcluster.process import free_ports, wait_until
 from syncline.devcluster.supervisor import Supervisor
 
 SERVICE_ACCOUNT_ISSUER = "https://kubernetes.default.svc.cluster.local"
-SERVICE_CIDR = "10.0.0.0/24"
 READY_TIMEOUT = 90.0
+ETCD_CLIENT, ETCD_PEER = "http://127.0.0.1:2379", "http://127.0.0.1:2380"
 CONTROLLERS = (
     "cronjob-controller",
     "job-controller",
@@ -39,6 +43,11 @@ CONTROLLERS = (
     "deployment-controller",
     "replicaset-controller",
     "pod-garbage-collector-controller",
+    "node-lifecycle-controller",
+    "taint-eviction-controller",
+    "endpoints-controller",
+    "endpointslice-controller",
+    "resourcequota-controller",
 )
 
 
@@ -52,19 +61,16 @@ class Endpoints:
 
 
 class ControlPlane:
-    """Starts the three control-plane processes under a Supervisor, in dependency order."""
+    """Starts the control-plane processes under a Supervisor, in dependency order."""
 
-    def __init__(self, supervisor: Supervisor, bin_dir: Path | None = None) -> None:
+    def __init__(
+        self, supervisor: Supervisor, netns: NetworkNamespace, bin_dir: Path | None = None
+    ) -> None:
         self.supervisor = supervisor
+        self.netns = netns
         self.state_dir = supervisor.state_dir
         self.bin_dir = bin_dir
         self.pki: Pki | None = None
-        self._ports: list[int] = []
-
-    def _port(self) -> int:
-        if not self._ports:
-            self._ports = free_ports(4)  # etcd client + peer, API server, controller-manager
-        return self._ports.pop()
 
     def start(self) -> Endpoints:
         """Start everything and return once the API server is ready; ~seconds when cached."""
@@ -73,18 +79,23 @@ class ControlPlane:
         shutil.rmtree(pki_dir, ignore_errors=True)
         self.pki = pki = create_pki(pki_dir)
         etcd = self._start_etcd(bin_dir)
-        server = self._start_apiserver(bin_dir, pki, etcd)
+        (port,) = free_ports(1)
+        self._forward_to_host(port)
+        server = self._start_apiserver(bin_dir, pki, etcd, port)
         kubeconfig = write_kubeconfig(
             self.state_dir / "kubeconfig", server, pki.ca.cert, pki.admin, "syncline-admin"
         )
         context = _tls_context(pki)
         self._wait_ready("kube-apiserver", f"{server}/readyz", context)
         self._start_controller_manager(bin_dir, pki, server)
+        self._start_scheduler(bin_dir, pki, server)
         endpoints = Endpoints(server=server, kubeconfig=kubeconfig, etcd=etcd)
         self.supervisor.set_info(server=server, kubeconfig=str(kubeconfig))
         return endpoints
 
-    def _wait_ready(self, name: str, url: str, context: ssl.SSLContext | None) -> None:
+    def _wait_ready(
+        self, name: str, url: str, context: ssl.SSLContext | None, *, inside: bool = False
+    ) -> None:
         """Poll url; fail fast, with the log's tail, if the component exits instead."""
 
         def ready() -> bool:
@@ -92,6 +103,9 @@ class ControlPlane:
                 log = self.state_dir / "logs" / f"{name}.log"
                 tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:])
                 raise RuntimeError(f"{name} exited during start-up; log {log} ends:\n{tail}")
+            if inside:
+                with self.netns.entered():
+                    return _ok(url, context)
             return _ok(url, context)
 
         wait_until(ready, READY_TIMEOUT, name)
@@ -99,7 +113,7 @@ class ControlPlane:
     def _start_etcd(self, bin_dir: Path) -> str:
         data_dir = self.state_dir / "etcd"
         shutil.rmtree(data_dir, ignore_errors=True)  # a dev cluster starts empty
-        client, peer = f"http://127.0.0.1:{self._port()}", f"http://127.0.0.1:{self._port()}"
+        client, peer = ETCD_CLIENT, ETCD_PEER
         self.supervisor.launch(
             "etcd",
             [
@@ -114,19 +128,36 @@ class ControlPlane:
                 "--unsafe-no-fsync",  # throwaway data; fsync dominates start-up time
                 "--log-level=warn",
             ],
+            netns=self.netns,
         )
-        self._wait_ready("etcd", f"{client}/health", None)
+        self._wait_ready("etcd", f"{client}/health", None, inside=True)
         return client
 
-    def _start_apiserver(self, bin_dir: Path, pki: Pki, etcd: str) -> str:
-        port = self._port()
+    def _forward_to_host(self, port: int) -> None:
+        """The host's 127.0.0.1:port reaches the API server inside the namespace."""
+        rule = f"127.0.0.1:{port}=127.0.0.1:{port}"
+        self.supervisor.launch(
+            "forward-apiserver",
+            [
+                sys.executable,
+                "-m",
+                "syncline.devcluster.forward",
+                "--netns",
+                self.netns.name,
+                "--into",
+                rule,
+            ],
+            program="syncline.devcluster.forward",
+        )
+
+    def _start_apiserver(self, bin_dir: Path, pki: Pki, etcd: str, port: int) -> str:
         self.supervisor.launch(
             "kube-apiserver",
             [
                 str(bin_dir / "kube-apiserver"),
                 f"--etcd-servers={etcd}",
-                "--bind-address=127.0.0.1",
-                "--advertise-address=127.0.0.1",
+                "--bind-address=0.0.0.0",
+                f"--advertise-address={NODE_IP}",
                 f"--secure-port={port}",
                 f"--cert-dir={self.state_dir / 'apiserver'}",
                 f"--tls-cert-file={pki.apiserver.cert}",
@@ -137,13 +168,14 @@ class ControlPlane:
                 f"--service-account-key-file={pki.sa_public}",
                 f"--service-account-signing-key-file={pki.sa_private}",
                 f"--service-cluster-ip-range={SERVICE_CIDR}",
-                "--endpoint-reconciler-type=none",
+                "--enable-admission-plugins=NodeRestriction",
                 f"--kubelet-client-certificate={pki.apiserver_kubelet_client.cert}",
                 f"--kubelet-client-key={pki.apiserver_kubelet_client.key}",
                 f"--kubelet-certificate-authority={pki.ca.cert}",
                 "--kubelet-preferred-address-types=InternalIP",
                 "--profiling=false",
             ],
+            netns=self.netns,
         )
         return f"https://127.0.0.1:{port}"
 
@@ -163,7 +195,6 @@ class ControlPlane:
                 f"--authentication-kubeconfig={kubeconfig}",
                 f"--authorization-kubeconfig={kubeconfig}",
                 "--bind-address=127.0.0.1",
-                f"--secure-port={self._port()}",
                 f"--cert-dir={self.state_dir / 'controller-manager'}",
                 "--leader-elect=false",
                 f"--controllers={','.join(CONTROLLERS)}",
@@ -171,7 +202,31 @@ class ControlPlane:
                 f"--service-account-private-key-file={pki.sa_private}",
                 f"--root-ca-file={pki.ca.cert}",
                 f"--service-cluster-ip-range={SERVICE_CIDR}",
+                # One node: notice it gone quickly, never evict its pods for a blip.
+                "--node-monitor-grace-period=20s",
             ],
+            netns=self.netns,
+        )
+
+    def _start_scheduler(self, bin_dir: Path, pki: Pki, server: str) -> None:
+        kubeconfig = write_kubeconfig(
+            self.state_dir / "scheduler.kubeconfig",
+            server,
+            pki.ca.cert,
+            pki.scheduler,
+            "system:kube-scheduler",
+        )
+        self.supervisor.launch(
+            "kube-scheduler",
+            [
+                str(bin_dir / "kube-scheduler"),
+                f"--kubeconfig={kubeconfig}",
+                f"--authentication-kubeconfig={kubeconfig}",
+                f"--authorization-kubeconfig={kubeconfig}",
+                "--bind-address=127.0.0.1",
+                "--leader-elect=false",
+            ],
+            netns=self.netns,
         )
 
 

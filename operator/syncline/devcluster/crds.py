@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 from kubernetes import client
 
+from syncline.api import GROUP
 from syncline.devcluster.process import wait_until
 
 ESTABLISH_TIMEOUT = 60.0
@@ -19,7 +20,7 @@ def install_crds(api: client.ApiClient, directory: Path) -> list[str]:
     # Typed as Any: the client accepts plain dicts although its stubs name model classes.
     extensions: Any = client.ApiextensionsV1Api(api)
     names: list[str] = []
-    for path in sorted(directory.glob("*.yaml")):
+    for path in sorted(directory.glob(f"{GROUP}_*.yaml")):
         for document in yaml.safe_load_all(path.read_text()):
             if document and document.get("kind") == "CustomResourceDefinition":
                 _apply(extensions, document)

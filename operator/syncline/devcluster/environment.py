@@ -1,4 +1,4 @@
-"""A whole dev environment: control plane, node agent, CRDs, optionally PostgreSQL.
+"""A whole dev environment: control plane, a real node, CRDs, optionally PostgreSQL.
 
 Each component is started through the Supervisor, so the state file always says
 what is running and ``syncline dev down`` can stop it from another process. To add
@@ -13,14 +13,19 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from kubernetes import client, config
 
+from syncline.devcluster.binaries import k8s_bin_dir
 from syncline.devcluster.controlplane import ControlPlane
 from syncline.devcluster.crds import install_crds
-from syncline.devcluster.nodeagent.agent import DEFAULT_NODE_NAME
+from syncline.devcluster.images import Images, build_images
+from syncline.devcluster.netns import NODE_IP, NetworkNamespace, namespace_name
+from syncline.devcluster.node import Node, teardown
+from syncline.devcluster.pki import NODE_NAME
 from syncline.devcluster.process import wait_until
 from syncline.devcluster.supervisor import Supervisor
 
@@ -35,6 +40,8 @@ class DevInfo:
     kubeconfig: Path
     server: str
     seconds_to_ready: float
+    images: Images
+    netns: str
     postgres_env: Path | None = None
 
 
@@ -42,28 +49,37 @@ class DevEnvironment:
     """Start and stop the local cluster (and friends) recorded in one state directory."""
 
     def __init__(self, state_dir: Path = DEFAULT_STATE_DIR, bin_dir: Path | None = None) -> None:
-        self.state_dir = state_dir
-        self.supervisor = Supervisor(state_dir)
+        self.state_dir = state_dir.resolve()
+        self.supervisor = Supervisor(self.state_dir)
         self.bin_dir = bin_dir
+        self.netns = NetworkNamespace(namespace_name(self.state_dir))
+        # The node's cgroup subtree is named like the namespace: one per state directory.
+        self.cgroup = self.netns.name
 
-    def start(
-        self, *, node_agent: bool = True, crds: Path | None = None, postgres: bool = False
-    ) -> DevInfo:
+    def start(self, *, crds: Path | None = None, postgres: bool = False) -> DevInfo:
         """Start everything requested; on any failure, stop what was started and re-raise."""
         if any(self.supervisor.status().values()):
             raise RuntimeError(f"a dev environment is already running from {self.state_dir}")
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        self.supervisor.stop_all()
+        self.stop()
+        images = build_images()
+        bin_dir = self.bin_dir or k8s_bin_dir()
         started = time.monotonic()
         try:
-            endpoints = ControlPlane(self.supervisor, self.bin_dir).start()
+            self.netns.create()
+            self.supervisor.set_info(netns=self.netns.name, image=images.image_ref)
+            control_plane = ControlPlane(self.supervisor, self.netns, bin_dir)
+            endpoints = control_plane.start()
+            assert control_plane.pki is not None
+            Node(self.supervisor, self.netns, bin_dir, self.cgroup).start(
+                control_plane.pki, endpoints.server, images
+            )
             api = config.new_client_from_config(  # type: ignore[no-untyped-call]
                 config_file=str(endpoints.kubeconfig)
             )
             with api:
+                self._wait_for_node(api)
                 _wait_for_default_service_account(api)
-                if node_agent:
-                    self._start_node_agent(endpoints.kubeconfig, api)
                 if crds is not None:
                     install_crds(api, crds)
             ready = time.monotonic() - started
@@ -71,11 +87,24 @@ class DevEnvironment:
         except BaseException:
             self.stop()
             raise
-        return DevInfo(endpoints.kubeconfig, endpoints.server, ready, postgres_env)
+        return DevInfo(
+            endpoints.kubeconfig, endpoints.server, ready, images, self.netns.name, postgres_env
+        )
+
+    def forward(self, name: str, *, into: Sequence[str] = (), out: Sequence[str] = ()) -> None:
+        """Start a supervised forwarder (see forward.py); rules are ``LISTEN=TARGET``."""
+        argv = [sys.executable, "-m", "syncline.devcluster.forward", "--netns", self.netns.name]
+        argv += [f"--into={rule}" for rule in into] + [f"--out={rule}" for rule in out]
+        self.supervisor.launch(f"forward-{name}", argv, program="syncline.devcluster.forward")
 
     def stop(self) -> list[str]:
-        """Stop every recorded component and database; keep logs, drop etcd data and sandboxes."""
+        """Stop every component and database; leave no process, mount, cgroup or namespace.
+
+        Logs are kept; etcd data, the node's containers and images are not.
+        """
         stopped = self.supervisor.stop_all()
+        teardown(self.state_dir, self.cgroup)
+        self.netns.delete()
         info = self.supervisor.read()["info"]
         if info.get("postgres_dir"):
             from syncline.devcluster.databases import PostgresServer
@@ -84,7 +113,7 @@ class DevEnvironment:
             shutil.rmtree(info["postgres_dir"], ignore_errors=True)
             self.supervisor.set_info(postgres_dir=None)
             stopped.append("postgres")
-        for transient in ("etcd", "node/pods", "apiserver", "controller-manager"):
+        for transient in ("etcd", "node", "apiserver", "controller-manager"):
             shutil.rmtree(self.state_dir / transient, ignore_errors=True)
         return stopped
 
@@ -92,26 +121,18 @@ class DevEnvironment:
         """Each recorded component and whether it is running."""
         return self.supervisor.status()
 
-    def _start_node_agent(self, kubeconfig: Path, api: client.ApiClient) -> None:
-        self.supervisor.launch(
-            "node-agent",
-            [
-                sys.executable,
-                "-m",
-                "syncline.devcluster.nodeagent",
-                f"--kubeconfig={kubeconfig}",
-                f"--state-dir={self.state_dir / 'node'}",
-                f"--pki-dir={self.state_dir / 'pki'}",
-            ],
-        )
+    def _wait_for_node(self, api: client.ApiClient) -> None:
         core = client.CoreV1Api(api)
 
         def ready() -> bool:
-            if not self.supervisor.status().get("node-agent"):
-                raise RuntimeError(f"node agent exited; see {self.state_dir}/logs/node-agent.log")
+            for component in ("containerd", "kubelet", "kube-proxy"):
+                if not self.supervisor.status().get(component):
+                    log = self.state_dir / "logs" / f"{component}.log"
+                    tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:])
+                    raise RuntimeError(f"{component} exited during start-up; {log} ends:\n{tail}")
             return _node_ready(core)
 
-        wait_until(ready, READY_TIMEOUT, "node agent", interval=0.2)
+        wait_until(ready, READY_TIMEOUT, f"node {NODE_NAME} at {NODE_IP}", interval=0.2)
 
     def _start_postgres(self) -> Path:
         """PostgreSQL with a ``syncline`` database; its DSN goes to a 0600 env file."""
@@ -136,7 +157,7 @@ class DevEnvironment:
 
 def _node_ready(core: client.CoreV1Api) -> bool:
     try:
-        node = core.read_node(DEFAULT_NODE_NAME)
+        node = core.read_node(NODE_NAME)
     except client.ApiException:
         return False
     conditions = node.status.conditions if node.status else None

@@ -1,12 +1,14 @@
 """The certificates and keys of the local control plane.
 
 The API server authenticates every client by a certificate signed by a private CA
-generated per state directory: the admin (group ``system:masters``), the
-controller-manager (``system:kube-controller-manager``, bound by the default RBAC
-bootstrap policy) and the node agent. The node agent's log endpoint in turn serves
-a CA-signed certificate and accepts only the API server's kubelet-client
-certificate, as a kubelet does. Service-account tokens are signed by a separate RSA
-key. Nothing here is meant to be secure beyond loopback use.
+generated per state directory: the admin (group ``system:masters``), and the
+components under the identities the default RBAC bootstrap policy binds
+(``system:kube-controller-manager``, ``system:kube-scheduler``, ``system:kube-proxy``,
+and the kubelet as ``system:node:<name>`` in ``system:nodes`` for the Node
+authorizer). The kubelet serves a CA-signed certificate for its node address and
+accepts the API server's kubelet-client certificate. Service-account tokens are
+signed by a separate RSA key. Nothing here is meant to be secure beyond a private
+dev cluster.
 """
 
 from __future__ import annotations
@@ -21,9 +23,19 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from syncline.devcluster.netns import NODE_IP
+
+NODE_NAME = "syncline-dev"
+
 VALIDITY = datetime.timedelta(days=365)
-SERVER_NAMES = ["localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc"]
-SERVER_IPS = ["127.0.0.1", "10.0.0.1"]
+SERVER_NAMES = [
+    "localhost",
+    "kubernetes",
+    "kubernetes.default",
+    "kubernetes.default.svc",
+    NODE_NAME,
+]
+SERVER_IPS = ["127.0.0.1", "10.0.0.1", NODE_IP]
 
 
 @dataclass(frozen=True)
@@ -42,8 +54,10 @@ class Pki:
     apiserver: CertPair
     admin: CertPair
     controller_manager: CertPair
-    node_agent: CertPair
-    node_agent_serving: CertPair
+    scheduler: CertPair
+    proxy: CertPair
+    kubelet: CertPair
+    kubelet_serving: CertPair
     apiserver_kubelet_client: CertPair
     sa_public: Path
     sa_private: Path
@@ -159,12 +173,10 @@ def create_pki(directory: Path) -> Pki:
         controller_manager=_issue(
             directory, "controller-manager", _name("system:kube-controller-manager"), ca
         ),
-        node_agent=_issue(
-            directory, "node-agent", _name("syncline-node-agent", "system:masters"), ca
-        ),
-        node_agent_serving=_issue(
-            directory, "node-agent-serving", _name("syncline-node-agent"), ca, server=True
-        ),
+        scheduler=_issue(directory, "scheduler", _name("system:kube-scheduler"), ca),
+        proxy=_issue(directory, "proxy", _name("system:kube-proxy"), ca),
+        kubelet=_issue(directory, "kubelet", _name(f"system:node:{NODE_NAME}", "system:nodes"), ca),
+        kubelet_serving=_issue(directory, "kubelet-serving", _name(NODE_NAME), ca, server=True),
         apiserver_kubelet_client=_issue(
             directory,
             "apiserver-kubelet-client",
@@ -187,8 +199,10 @@ def load_pki(directory: Path) -> Pki:
         apiserver=pair("apiserver"),
         admin=pair("admin"),
         controller_manager=pair("controller-manager"),
-        node_agent=pair("node-agent"),
-        node_agent_serving=pair("node-agent-serving"),
+        scheduler=pair("scheduler"),
+        proxy=pair("proxy"),
+        kubelet=pair("kubelet"),
+        kubelet_serving=pair("kubelet-serving"),
         apiserver_kubelet_client=pair("apiserver-kubelet-client"),
         sa_public=directory / "sa.pub",
         sa_private=directory / "sa.key",

@@ -1,10 +1,14 @@
-"""`make up`: the whole loop on one machine, from CRDs to a finished run with real counts.
+"""`make up`: the whole loop on one machine, installed as a user installs Syncline.
 
-Steps: PostgreSQL on the port the quickstart's Connections name (55432) with the CRM
-source and the sales destination, the engine's RBAC, ``examples/quickstart``, the
-operator (as a supervised process with /metrics), then one run started like
-``syncline run-now`` and followed to its end. The database passwords come from the
-quickstart's own Secret manifest, so the example and the databases cannot disagree.
+Steps: PostgreSQL with the CRM source and the sales destination, served to the
+cluster at the node's address on the port the quickstart's Connections name
+(55432; the server itself listens on a free loopback port, so several dev clusters
+and test sessions never clash); Syncline installed from ``manifests/`` with
+``kubectl apply --server-side -k`` (image set through kustomize ``images:``); the
+namespace prepared with ``manifests/tenant``; ``examples/quickstart``; then one run
+started like ``syncline run-now`` and followed to its end. The database passwords
+come from the quickstart's own Secret manifest, so the example and the databases
+cannot disagree.
 """
 
 from __future__ import annotations
@@ -12,7 +16,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -27,11 +30,14 @@ from kubernetes import client, config
 from syncline.api import GROUP, VERSION
 from syncline.devcluster.databases import PostgresServer
 from syncline.devcluster.environment import DevEnvironment
+from syncline.devcluster.process import free_ports
 from syncline.kube.manual import start_run
 
 QUICKSTART_PORT = 55432
-METRICS_ADDRESS = "127.0.0.1:9464"
 NAMESPACE = "default"
+SYSTEM_NAMESPACE = "syncline-system"
+METRICS_SERVICE = "syncline-operator-metrics"
+UPSTREAM_IMAGE = "ghcr.io/syncline/syncline"
 
 
 @dataclass(frozen=True)
@@ -42,30 +48,46 @@ class QuickstartResult:
 
 
 def start_quickstart(
-    env: DevEnvironment, kubeconfig: Path, repo: Path, say: Callable[[str], None]
+    env: DevEnvironment, kubeconfig: Path, repo: Path, image: str, say: Callable[[str], None]
 ) -> QuickstartResult:
-    """Databases, manifests, operator, one run; returns when the run has finished."""
+    """Databases, install, one run; returns when the run has finished."""
     examples = repo / "examples" / "quickstart"
-    say(f"starting PostgreSQL on 127.0.0.1:{QUICKSTART_PORT} with the crm and sales databases")
-    _start_databases(env, examples)
+    say(f"starting PostgreSQL with the crm and sales databases (cluster: port {QUICKSTART_PORT})")
+    db_port = _start_databases(env, examples)
+    env.forward("quickstart-db", out=[f"0.0.0.0:{QUICKSTART_PORT}=127.0.0.1:{db_port}"])
     kube_env = {**os.environ, "KUBECONFIG": str(kubeconfig)}
-    say("applying the engine's RBAC and examples/quickstart")
-    _kubectl(kube_env, "apply", "-f", str(repo / "manifests" / "engine-rbac.yaml"))
-    _kubectl(kube_env, "apply", "-n", NAMESPACE, "-f", str(repo / "manifests/tenant/engine.yaml"))
+    say(f"installing Syncline from manifests/ with image {image}")
+    overlay = install_overlay(env.state_dir / "install", repo / "manifests", image)
+    _kubectl(kube_env, "apply", "--server-side", "-k", str(overlay))
+    _kubectl(kube_env, "apply", "-n", NAMESPACE, "-k", str(repo / "manifests" / "tenant"))
+    say("applying examples/quickstart")
     _kubectl(kube_env, "apply", "-n", NAMESPACE, "-f", str(examples))
-    say("starting the operator")
-    env.supervisor.launch(
-        "operator",
-        [str(Path(sys.executable).with_name("syncline")), "operator", "-n", NAMESPACE],
-        env={**kube_env, "SYNCLINE_METRICS_ADDRESS": METRICS_ADDRESS},
-    )
     api = config.new_client_from_config(config_file=str(kubeconfig))  # type: ignore[no-untyped-call]
     with api:
+        say("waiting for the operator Deployment and the project")
+        _wait(lambda: _operator_available(api), 180, "the operator Deployment to be Available")
         _wait(lambda: _project_ready(api), 120, "the quickstart project to become Ready")
         started = start_run(api, NAMESPACE, "crm-to-sales", token=f"quickstart-{int(time.time())}")
         say(f"started run {started.run}; waiting for it to finish")
         result = _wait(lambda: _run_result(api, started.run), 300, f"run {started.run}")
-    return QuickstartResult(started.run, result, f"http://{METRICS_ADDRESS}/metrics")
+        metrics_ip = _service_ip(api, SYSTEM_NAMESPACE, METRICS_SERVICE)
+    (metrics_port,) = free_ports(1)
+    env.forward("metrics", into=[f"127.0.0.1:{metrics_port}={metrics_ip}:9464"])
+    return QuickstartResult(started.run, result, f"http://127.0.0.1:{metrics_port}/metrics")
+
+
+def install_overlay(directory: Path, manifests: Path, image: str) -> Path:
+    """A kustomize overlay of manifests/ that sets the image, as a user's overlay would."""
+    name, _, tag = image.rpartition(":")
+    directory.mkdir(parents=True, exist_ok=True)
+    overlay = {
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "resources": [os.path.relpath(manifests, directory)],
+        "images": [{"name": UPSTREAM_IMAGE, "newName": name, "newTag": tag}],
+    }
+    (directory / "kustomization.yaml").write_text(yaml.safe_dump(overlay, sort_keys=False))
+    return directory
 
 
 def show(kubeconfig: Path) -> str:
@@ -80,10 +102,11 @@ def show(kubeconfig: Path) -> str:
     return out.stdout
 
 
-def _start_databases(env: DevEnvironment, examples: Path) -> None:
+def _start_databases(env: DevEnvironment, examples: Path) -> int:
+    """The quickstart's server on a free loopback port; returns the port."""
     base = Path(tempfile.mkdtemp(prefix="syncline-quickstart-postgres-"))
     env.supervisor.set_info(postgres_dir=str(base))
-    server = PostgresServer(base, port=QUICKSTART_PORT)
+    server = PostgresServer(base)
     server.start()
     secrets = _secret_values(examples / "00-secrets.yaml")
     for database, secret in (("crm", "crm-db-credentials"), ("sales", "sales-db-credentials")):
@@ -92,6 +115,7 @@ def _start_databases(env: DevEnvironment, examples: Path) -> None:
         access = server.access(database, user, password)
         with psycopg.connect(access.dsn, autocommit=True) as conn:
             conn.execute((examples / "data" / f"{database}.sql").read_text())
+    return server.port
 
 
 def _secret_values(path: Path) -> dict[str, dict[str, str]]:
@@ -104,6 +128,20 @@ def _kubectl(env: dict[str, str], *args: str) -> None:
     if kubectl is None:
         raise RuntimeError("kubectl is needed for `make up`; install it from your distribution")
     subprocess.run([kubectl, *args], env=env, check=True, capture_output=True)
+
+
+def _operator_available(api: client.ApiClient) -> bool:
+    deployment = client.AppsV1Api(api).read_namespaced_deployment(
+        "syncline-operator", SYSTEM_NAMESPACE
+    )
+    conditions = (deployment.status and deployment.status.conditions) or []
+    return any(c.type == "Available" and c.status == "True" for c in conditions)
+
+
+def _service_ip(api: client.ApiClient, namespace: str, name: str) -> str:
+    service = client.CoreV1Api(api).read_namespaced_service(name, namespace)
+    assert service.spec is not None
+    return str(service.spec.cluster_ip)
 
 
 def _project_ready(api: client.ApiClient) -> bool:

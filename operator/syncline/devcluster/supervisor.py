@@ -7,18 +7,18 @@ down after a failure. Components stop in reverse start order.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from syncline.devcluster.process import is_alive, spawn, stop_group
 
+if TYPE_CHECKING:
+    from syncline.devcluster.netns import NetworkNamespace
+
 STATE_FILE = "state.json"
-POD_PGID_GLOB = "node/pods/*/*.pgid"
 
 
 class Supervisor:
@@ -47,13 +47,21 @@ class Supervisor:
         *,
         env: dict[str, str] | None = None,
         cwd: Path | None = None,
+        netns: NetworkNamespace | None = None,
+        program: str | None = None,
     ) -> subprocess.Popen[bytes]:
-        """Start a component, logging to ``<state>/logs/<name>.log``, and record its pid."""
+        """Start a component, logging to ``<state>/logs/<name>.log``, and record its pid.
+
+        With ``netns`` it runs inside the cluster's network namespace. ``program`` is
+        what its command line holds once running (default argv[0]), by which a later
+        ``stop_all`` tells it from an unrelated process that reused the pid.
+        """
         log = self.state_dir / "logs" / f"{name}.log"
-        process = spawn(argv, log, env=env, cwd=cwd)
+        prefix = netns.prefix() if netns is not None else []
+        process = spawn([*prefix, *argv], log, env=env, cwd=cwd)
         state = self.read()
         state["components"].append(
-            {"name": name, "pid": process.pid, "log": str(log), "program": str(argv[0])}
+            {"name": name, "pid": process.pid, "log": str(log), "program": program or argv[0]}
         )
         self._write(state)
         return process
@@ -76,19 +84,10 @@ class Supervisor:
             if _runs(component["pid"], component.get("program", "")):
                 stop_group(component["pid"], grace_seconds)
                 stopped.append(component["name"])
-        self._kill_orphaned_pods()
         state["components"] = []
         if self.path.parent.is_dir():
             self._write(state)
         return stopped
-
-    def _kill_orphaned_pods(self) -> None:
-        """Pod processes outlive a node agent that was SIGKILLed; their pgids are on disk."""
-        for pgid_file in self.state_dir.glob(POD_PGID_GLOB):
-            with contextlib.suppress(ValueError, OSError):
-                pgid = int(pgid_file.read_text())
-                if pgid > 1 and pgid != os.getpgrp():
-                    stop_group(pgid, grace_seconds=2.0)
 
 
 def _runs(pid: int, program: str) -> bool:

@@ -1,4 +1,4 @@
-"""An API client for wherever Syncline runs: a pod, the local node agent, or a laptop."""
+"""An API client for wherever Syncline runs: a pod or a laptop."""
 
 from __future__ import annotations
 
@@ -9,21 +9,19 @@ from typing import Any
 from kubernetes import client, config
 from kubernetes.config.incluster_config import InClusterConfigLoader
 
-SERVICE_ACCOUNT_DIR = "var/run/secrets/kubernetes.io/serviceaccount"
+SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 
 
 def api_client() -> client.ApiClient:
     """In-cluster credentials when running in a pod, else the kubeconfig.
 
-    The local node agent runs pods as processes and materialises their volumes
-    under ``$SYNCLINE_SANDBOX``; the service-account token is then found there
-    rather than at the absolute path, with the same least-privilege identity.
+    The in-cluster loader re-reads the projected token as the kubelet rotates it.
     """
-    account = Path(os.environ.get("SYNCLINE_SANDBOX", "/")) / SERVICE_ACCOUNT_DIR
     configuration = client.Configuration()
-    if os.environ.get("KUBERNETES_SERVICE_HOST") and (account / "token").exists():
+    token = SERVICE_ACCOUNT_DIR / "token"
+    if os.environ.get("KUBERNETES_SERVICE_HOST") and token.exists():
         loader = InClusterConfigLoader(  # type: ignore[no-untyped-call]
-            token_filename=str(account / "token"), cert_filename=str(account / "ca.crt")
+            token_filename=str(token), cert_filename=str(SERVICE_ACCOUNT_DIR / "ca.crt")
         )
         loader.load_and_set(configuration)  # type: ignore[no-untyped-call]
     else:

@@ -1,15 +1,35 @@
-"""Small manifest builders for the node-agent tests (plain dicts, as users write YAML)."""
+"""Small manifest builders for the node tests (plain dicts, as users write YAML).
+
+Every container is compliant with Pod Security "restricted", which the test
+namespaces enforce: non-root, no privilege escalation, no capabilities, the
+runtime's seccomp profile, and a read-only root filesystem.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-IMAGE = "python:3.11-slim"  # not pulled by the node agent; a real kubelet would pull it
+RESTRICTED_CONTAINER = {
+    "allowPrivilegeEscalation": False,
+    "readOnlyRootFilesystem": True,
+    "runAsNonRoot": True,
+    "capabilities": {"drop": ["ALL"]},
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+
+TMP_VOLUME = {"name": "tmp", "emptyDir": {}}
 
 
-def python_container(code: str, name: str = "main", **extra: Any) -> dict[str, Any]:
-    """A container running `python3 -c code` (python3 is on PATH via the venv)."""
-    return {"name": name, "image": IMAGE, "command": ["python3", "-c", code], **extra}
+def python_container(code: str, image: str, name: str = "main", **extra: Any) -> dict[str, Any]:
+    """A container of Syncline's image running `python3 -c code`."""
+    return {
+        "name": name,
+        "image": image,
+        "imagePullPolicy": "IfNotPresent",
+        "command": ["python3", "-c", code],
+        "securityContext": RESTRICTED_CONTAINER,
+        **extra,
+    }
 
 
 def pod(name: str, *containers: dict[str, Any], **spec: Any) -> dict[str, Any]:

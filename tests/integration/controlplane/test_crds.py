@@ -22,7 +22,9 @@ EXAMPLE_DIR = repo_root() / "examples"
 
 
 def _crds() -> list[dict[str, Any]]:
-    return [yaml.safe_load(path.read_text()) for path in sorted(CRD_DIR.glob("*.yaml"))]
+    return [
+        yaml.safe_load(path.read_text()) for path in sorted(CRD_DIR.glob("syncline.dev_*.yaml"))
+    ]
 
 
 def _plurals() -> dict[str, str]:

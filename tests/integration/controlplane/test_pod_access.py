@@ -14,8 +14,7 @@ pytestmark = pytest.mark.integration
 
 CALL_API_AS_POD = """
 import json, os, pathlib, ssl, urllib.error, urllib.request
-root = pathlib.Path(os.environ.get("SYNCLINE_SANDBOX", "/"))
-sa = root / "var/run/secrets/kubernetes.io/serviceaccount"
+sa = pathlib.Path("/var/run/secrets/kubernetes.io/serviceaccount")
 host = os.environ["KUBERNETES_SERVICE_HOST"] + ":" + os.environ["KUBERNETES_SERVICE_PORT"]
 namespace = (sa / "namespace").read_text()
 request = urllib.request.Request(
@@ -33,13 +32,15 @@ def _succeeded(core: client.CoreV1Api, namespace: str, name: str) -> bool:
     return core.read_namespaced_pod(name, namespace).status.phase == "Succeeded"
 
 
-def test_pod_logs_are_served_through_the_api(kube_api: client.ApiClient, namespace: str) -> None:
+def test_pod_logs_are_served_through_the_api(
+    kube_api: client.ApiClient, namespace: str, image: str
+) -> None:
     core = client.CoreV1Api(kube_api)
     code = (
         "import sys; print('to stdout', flush=True); print('to stderr', file=sys.stderr);"
         "print('last')"
     )
-    core.create_namespaced_pod(namespace, pod("talks", python_container(code)))
+    core.create_namespaced_pod(namespace, pod("talks", python_container(code, image)))
     eventually(lambda: _succeeded(core, namespace, "talks"), 60, "the pod to succeed")
     logs = core.read_namespaced_pod_log("talks", namespace, container="main")
     assert logs.splitlines() == ["to stdout", "to stderr", "last"]
@@ -47,10 +48,10 @@ def test_pod_logs_are_served_through_the_api(kube_api: client.ApiClient, namespa
 
 
 def test_pod_authenticates_with_its_own_service_account_token(
-    kube_api: client.ApiClient, namespace: str
+    kube_api: client.ApiClient, namespace: str, image: str
 ) -> None:
     core = client.CoreV1Api(kube_api)
-    core.create_namespaced_pod(namespace, pod("caller", python_container(CALL_API_AS_POD)))
+    core.create_namespaced_pod(namespace, pod("caller", python_container(CALL_API_AS_POD, image)))
     eventually(lambda: _succeeded(core, namespace, "caller"), 60, "the pod to succeed")
     answer = json.loads(core.read_namespaced_pod_log("caller", namespace))
     # Authenticated (not 401) as the namespace's default account, which RBAC denies.
