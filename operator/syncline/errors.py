@@ -286,6 +286,14 @@ CATALOG: tuple[ErrorSpec, ...] = (
     _e(2405, "RunNotFound", 404, C.RUN, "Run {name} does not exist."),
     _e(2406, "RunNotRunning", 409, C.RUN, "Run {name} is not running."),
     _e(2407, "WatermarkInvalid", 500, C.RUN, "Task {task}: stored watermark unusable: {detail}"),
+    _e(
+        2408,
+        "RunPodKilled",
+        500,
+        C.RUN,
+        "The pod of run {name} was killed ({detail}); if it ran out of memory, "
+        "raise spec.limits.memory.",
+    ),
     # -- limits and guardrails: 2500-2599 ---------------------------------------------
     _e(
         2500,

@@ -1,14 +1,18 @@
-"""The whole loop: real control plane, node agent, operator, engine pods and PostgreSQL.
+"""The whole loop: real cluster, operator, engine pods in real containers, PostgreSQL.
 
-Each test gets a namespace with the engine's ServiceAccount bound to the shipped
-``syncline-engine`` ClusterRole (manifests/), a source and a destination database on
-the session's PostgreSQL server, and an operator process serving /metrics.
+Each test gets a namespace (Pod Security "restricted" enforced) with the engine's
+ServiceAccount bound to the shipped ``syncline-engine`` ClusterRole (manifests/), a
+source and a destination database on the session's PostgreSQL server, which pods
+reach at the node's address, and an operator process serving /metrics. The operator
+runs inside the cluster's network namespace so that it reaches the databases at the
+same address the run pods use; its metrics are forwarded to this machine's loopback.
 """
 
 from __future__ import annotations
 
 import hashlib
 import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +23,7 @@ import pytest
 from kubernetes import client
 
 from syncline.devcluster.databases import DatabaseAccess, PostgresServer, free_port
+from tests.fixtures.cluster import ControlPlane
 from tests.integration.operator.harness import Cluster, OperatorProcess
 
 REPO = Path(__file__).resolve().parents[2]
@@ -87,29 +92,44 @@ def _database(server: PostgresServer, name: str, rows: int) -> DatabaseAccess:
     return access
 
 
+@pytest.fixture(scope="session")
+def postgres_host_for_pods(control_plane: ControlPlane, postgres_server: PostgresServer) -> str:
+    """The address at which pods (and the operator) reach the session's PostgreSQL."""
+    return control_plane.serve_to_pods("postgres", postgres_server.port)
+
+
+def install_engine_rbac(kubeconfig: Path, namespace: str) -> None:
+    """The shipped engine ClusterRole and the namespace's ServiceAccount (manifests/tenant)."""
+    kubectl = ["kubectl", "--kubeconfig", str(kubeconfig)]
+    subprocess.run([*kubectl, "apply", "-f", str(REPO / "manifests/engine-rbac.yaml")], check=True)
+    tenant = str(REPO / "manifests/tenant")
+    subprocess.run([*kubectl, "apply", "-n", namespace, "-k", tenant], check=True)
+
+
 @pytest.fixture
 def world(
     kube_api: client.ApiClient,
     namespace: str,
     kubeconfig_path: Path,
+    control_plane: ControlPlane,
     postgres_server: PostgresServer,
+    postgres_host_for_pods: str,
     tmp_path: Path,
 ) -> Iterator[World]:
     suffix = namespace.replace("-", "_")[-20:]
     source = _database(postgres_server, f"src_{suffix}", ROWS)
     destination = _database(postgres_server, f"dst_{suffix}", 0)
-    kubectl = ["kubectl", "--kubeconfig", str(kubeconfig_path)]
-    subprocess.run([*kubectl, "apply", "-f", str(REPO / "manifests/engine-rbac.yaml")], check=True)
-    subprocess.run(
-        [*kubectl, "apply", "-n", namespace, "-f", str(REPO / "manifests/tenant/engine.yaml")],
-        check=True,
-    )
+    install_engine_rbac(kubeconfig_path, namespace)
     cluster = Cluster(kube_api, namespace)
     for alias, db in (("src", source), ("dst", destination)):
         cluster.secret(f"{alias}-creds", {"username": db.user, "password": db.password})
         spec = {
             "type": "postgresql",
-            "endpoint": {"host": db.host, "port": db.port, "database": db.database},
+            "endpoint": {
+                "host": postgres_host_for_pods,
+                "port": db.port,
+                "database": db.database,
+            },
             "credentials": {"secretRef": {"name": f"{alias}-creds"}},
         }
         cluster.create("connections", alias, spec, "Connection")
@@ -125,10 +145,15 @@ def world(
         kubeconfig_path,
         namespace,
         tmp_path / "operator.log",
-        None,
+        control_plane.in_cluster_network([str(Path(sys.executable).with_name("syncline"))]),
+        SYNCLINE_ENGINE_IMAGE=control_plane.image,
         SYNCLINE_METRICS_ADDRESS=f"127.0.0.1:{port}",
         SYNCLINE_RETENTION_SWEEP_SECONDS="1",
     ).start()
+    assert control_plane.environment is not None
+    control_plane.environment.forward(
+        f"metrics-{port}", into=[f"127.0.0.1:{port}=127.0.0.1:{port}"]
+    )
     try:
         yield World(cluster, source, destination, operator, f"http://127.0.0.1:{port}/metrics")
     finally:

@@ -116,6 +116,9 @@ class Notifications(ApiModel):
     """Webhooks."""
 
 
+MEMORY_QUANTITY = r"^[1-9][0-9]*(Ki|Mi|Gi|Ti|k|M|G|T)?$"
+
+
 class Limits(ApiModel):
     """Guardrails of a run."""
 
@@ -125,6 +128,10 @@ class Limits(ApiModel):
     """Largest share of failed rows (0..1) a run may have before it ends in Error."""
     timeout_seconds: Annotated[int, Field(ge=1)] | None = None
     """Wall-clock limit of one run; the run's pod is stopped after it."""
+    memory: Annotated[str, Field(pattern=MEMORY_QUANTITY)] | None = None
+    """Memory of the run's pod (e.g. 512Mi, 2Gi), requested and enforced: the pod is
+    killed above it and the run ends in Error 2408. Default: the operator's
+    SYNCLINE_ENGINE_MEMORY (1Gi)."""
 
 
 class History(ApiModel):

@@ -40,6 +40,7 @@ from syncline.history.retention import expired
 from syncline.kube.manual import start_run
 from syncline.observability.events import post_run_result
 from syncline.observability.metrics import RECORDER, FinishedRun
+from syncline.scheduling.cronjob import KILLED_EXIT_CODE
 
 logger = logging.getLogger(__name__)
 RUNS = "integrationruns"
@@ -73,10 +74,14 @@ def failure_of_job(job: dict[str, Any]) -> SynclineError | None:
     for condition in (job.get("status") or {}).get("conditions") or []:
         if condition.get("type") == "Failed" and condition.get("status") == "True":
             name = job["metadata"]["name"]
-            if condition.get("reason") == "DeadlineExceeded":
+            reason, detail = condition.get("reason"), condition.get("message") or ""
+            if reason == "DeadlineExceeded":
                 seconds = job["spec"].get("activeDeadlineSeconds", "?")
                 return SynclineError("RunTimedOut", name=name, seconds=seconds)
-            detail = condition.get("message") or condition.get("reason") or "pod failed"
+            if reason == "PodFailurePolicy" and str(KILLED_EXIT_CODE) in detail:
+                why = f"exit code {KILLED_EXIT_CODE}: out of memory, or stopped by the kubelet"
+                return SynclineError("RunPodKilled", name=name, detail=why)
+            detail = detail or reason or "pod failed"
             return SynclineError("RunPodFailed", name=name, detail=detail)
     return None
 

@@ -27,6 +27,8 @@ class OperatorSettings:
     engine_image: str = DEFAULT_IMAGE
     engine_service_account: str = DEFAULT_ENGINE_SERVICE_ACCOUNT
     image_pull_policy: str = "IfNotPresent"
+    engine_memory: str = "1Gi"
+    """Memory of a run pod when its project sets no spec.limits.memory."""
     scheduled_project_quota: int = DEFAULT_SCHEDULED_PROJECT_QUOTA
     """Most projects with an active schedule per namespace; the next gets 2502."""
     connection_timeout_seconds: float = 15.0
@@ -49,6 +51,7 @@ class OperatorSettings:
             image=self.engine_image,
             service_account=self.engine_service_account,
             image_pull_policy=self.image_pull_policy,
+            memory=self.engine_memory,
         )
 
     @classmethod
@@ -64,6 +67,7 @@ class OperatorSettings:
                 "SYNCLINE_ENGINE_SERVICE_ACCOUNT", base.engine_service_account
             ),
             image_pull_policy=env.get("SYNCLINE_IMAGE_PULL_POLICY", base.image_pull_policy),
+            engine_memory=env.get("SYNCLINE_ENGINE_MEMORY", base.engine_memory),
             scheduled_project_quota=int(
                 env.get("SYNCLINE_SCHEDULED_PROJECT_QUOTA", base.scheduled_project_quota)
             ),

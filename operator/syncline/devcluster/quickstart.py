@@ -76,16 +76,30 @@ def start_quickstart(
     return QuickstartResult(started.run, result, f"http://127.0.0.1:{metrics_port}/metrics")
 
 
-def install_overlay(directory: Path, manifests: Path, image: str) -> Path:
-    """A kustomize overlay of manifests/ that sets the image, as a user's overlay would."""
+def install_overlay(
+    directory: Path, manifests: Path, image: str, env: dict[str, str] | None = None
+) -> Path:
+    """A kustomize overlay of manifests/ that sets the image, as a user's overlay would.
+
+    ``env`` sets operator settings (SYNCLINE_* variables) through a patch.
+    """
     name, _, tag = image.rpartition(":")
     directory.mkdir(parents=True, exist_ok=True)
-    overlay = {
+    overlay: dict[str, Any] = {
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",
         "resources": [os.path.relpath(manifests, directory)],
         "images": [{"name": UPSTREAM_IMAGE, "newName": name, "newTag": tag}],
     }
+    if env:
+        container = {"name": "operator", "env": [{"name": k, "value": v} for k, v in env.items()]}
+        patch = {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "syncline-operator"},
+            "spec": {"template": {"spec": {"containers": [container]}}},
+        }
+        overlay["patches"] = [{"patch": yaml.safe_dump(patch)}]
     (directory / "kustomization.yaml").write_text(yaml.safe_dump(overlay, sort_keys=False))
     return directory
 

@@ -26,6 +26,7 @@ PROJECT_NAME_ANNOTATION = "syncline.dev/project-name"
 MANAGED_BY = {"app.kubernetes.io/managed-by": "syncline", "app.kubernetes.io/name": "syncline-run"}
 ENGINE_CONTAINER = "engine"
 ENGINE_UID = 65532
+KILLED_EXIT_CODE = 137  # 128 + SIGKILL: the OOM killer, or the kubelet stopping the pod
 """The conventional "nonroot" user of distroless images; any non-zero id satisfies PSS."""
 MANUAL_ONLY_CRON = "0 0 1 1 *"
 """Placeholder schedule of a manual-only project's CronJob, which is always suspended."""
@@ -46,6 +47,8 @@ class EngineSettings:
     ttl_seconds_after_finished: int = 86_400
     successful_jobs_history_limit: int = 3
     failed_jobs_history_limit: int = 3
+    memory: str = "1Gi"
+    cpu_request: str = "100m"
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,12 +146,28 @@ def _job_spec(
     labels: dict[str, str],
 ) -> dict[str, Any]:
     """One attempt per run: a retry is a new run with its own record, never a silent re-pod."""
+    memory = spec.limits.memory or engine.memory
     job: dict[str, Any] = {
         "backoffLimit": 0,
         "ttlSecondsAfterFinished": engine.ttl_seconds_after_finished,
+        # A SIGKILLed engine (out of memory, or its pod deleted) cannot record its own end;
+        # this rule makes the Job's Failed condition say so, and the operator closes the
+        # run with 2408 instead of a generic pod failure.
+        "podFailurePolicy": {
+            "rules": [
+                {
+                    "action": "FailJob",
+                    "onExitCodes": {
+                        "containerName": ENGINE_CONTAINER,
+                        "operator": "In",
+                        "values": [KILLED_EXIT_CODE],
+                    },
+                }
+            ]
+        },
         "template": {
             "metadata": {"labels": labels},
-            "spec": _pod_spec(project, credentials, engine),
+            "spec": _pod_spec(project, credentials, engine, memory),
         },
     }
     if spec.limits.timeout_seconds is not None:
@@ -157,7 +176,10 @@ def _job_spec(
 
 
 def _pod_spec(
-    project: ProjectIdentity, credentials: Sequence[CredentialSource], engine: EngineSettings
+    project: ProjectIdentity,
+    credentials: Sequence[CredentialSource],
+    engine: EngineSettings,
+    memory: str,
 ) -> dict[str, Any]:
     """A pod that passes the Pod Security "restricted" profile with a writable /tmp only."""
     return {
@@ -177,6 +199,11 @@ def _pod_spec(
                 "imagePullPolicy": engine.image_pull_policy,
                 "command": ["syncline", "engine", "run", "--project", project.name],
                 "env": _engine_env(credentials),
+                # Memory requested = limit: a run is never evicted for what it was promised.
+                "resources": {
+                    "requests": {"cpu": engine.cpu_request, "memory": memory},
+                    "limits": {"memory": memory},
+                },
                 "securityContext": {
                     "runAsNonRoot": True,
                     "runAsUser": ENGINE_UID,

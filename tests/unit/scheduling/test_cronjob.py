@@ -106,6 +106,20 @@ def test_one_attempt_with_timeout_and_ttl() -> None:
     assert "activeDeadlineSeconds" not in _build()["spec"]["jobTemplate"]["spec"]
 
 
+def test_memory_is_requested_and_enforced_from_the_project_or_the_operator() -> None:
+    default = _pod(_build())["containers"][0]["resources"]
+    assert default == {"requests": {"cpu": "100m", "memory": "1Gi"}, "limits": {"memory": "1Gi"}}
+    own = _pod(_build(limits={"memory": "3Gi"}))["containers"][0]["resources"]
+    assert own["requests"]["memory"] == own["limits"]["memory"] == "3Gi"
+
+
+def test_a_killed_engine_fails_the_job_by_rule() -> None:
+    job = _build()["spec"]["jobTemplate"]["spec"]
+    (rule,) = job["podFailurePolicy"]["rules"]
+    assert rule["action"] == "FailJob"
+    assert rule["onExitCodes"] == {"containerName": "engine", "operator": "In", "values": [137]}
+
+
 def test_history_limits() -> None:
     spec = _build()["spec"]
     assert (spec["successfulJobsHistoryLimit"], spec["failedJobsHistoryLimit"]) == (3, 3)
