@@ -117,7 +117,9 @@ def test_installed_operator_runs_a_project_and_serves_metrics(
     control_plane.environment.forward(
         f"installed-metrics-{port}", into=[f"127.0.0.1:{port}={service.spec.cluster_ip}:9464"]
     )
-    expected = f'syncline_runs_total{{namespace="{namespace}",project="installed",result="Completed"}} 1.0'
+    expected = (
+        f'syncline_runs_total{{namespace="{namespace}",project="installed",result="Completed"}} 1.0'
+    )
 
     def counted() -> bool:
         text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read()

@@ -1,10 +1,13 @@
-"""`make up`'s main job: a fresh control plane, the quickstart, one Completed run."""
+"""`make up`'s main job: a fresh cluster, Syncline installed from manifests/, the quickstart,
+one Completed run in a real container, and the operator's metrics through its Service."""
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -35,7 +38,10 @@ def test_quickstart_ends_with_a_completed_run_with_real_counts(tmp_path: Path) -
         assert "Completed" in runs
         assert " 1500 " in runs  # 1000 accounts + 500 products read
         assert " 1475 " in runs  # upserted: 25 retired products are filtered by the SQL step
-        assert "metrics: http://127.0.0.1:9464/metrics" in up.stderr
+        metrics = re.search(r"metrics: (http://127\.0\.0\.1:\d+/metrics)", up.stderr)
+        assert metrics, up.stderr[-2000:]
+        text = urllib.request.urlopen(metrics.group(1), timeout=5).read().decode()
+        assert 'syncline_runs_total{namespace="default",project="crm-to-sales"' in text
     finally:
         down = subprocess.run(
             [SYNCLINE, "dev", "down", "--state-dir", str(state)], capture_output=True, text=True

@@ -1,4 +1,4 @@
-"""Runs end to end: CronJob, Job, node agent, engine, IntegrationRun, project, metrics."""
+"""Runs end to end: CronJob, Job, engine container, IntegrationRun, project, metrics."""
 
 from __future__ import annotations
 
@@ -145,7 +145,7 @@ def test_a_killed_pod_is_recorded_as_error(world: World) -> None:
         )
     status = wait_for(lambda: _finished(world, run), 90, "the killed run to be closed")
     assert status["result"] == "Error"
-    assert status["errorCode"] in (2402, 2400)
+    assert status["errorCode"] in (2402, 2400, 2408)
 
 
 def test_retention_and_deletion(world: World) -> None:
@@ -228,3 +228,32 @@ def test_run_now_annotation_runs_each_token_once(world: World) -> None:
     world.cluster.patch_spec("integrationprojects", "annotated", {"suspend": True})
     world.cluster.wait_reason("integrationprojects", "annotated", "ManualOnly", 30)
     assert len(world.runs("annotated")) == 1
+
+
+def _slow_source(world: World) -> None:
+    """Enough small batches that a run lasts well beyond a few seconds."""
+    execute(
+        world.source, "INSERT INTO items SELECT i, 'bulk', 1 FROM generate_series(201, 60000) i"
+    )
+    world.cluster.patch_spec("connections", "src", {"options": {"batchSize": 200}})
+
+
+def test_a_run_over_its_timeout_is_stopped_and_recorded_as_2401(world: World) -> None:
+    _slow_source(world)
+    world.project("bounded", limits={"timeoutSeconds": 4})
+    world.cluster.wait_ready("integrationprojects", "bounded")
+    run = _run_now(world, "bounded")
+    status = wait_for(lambda: _finished(world, run), 90, "the timed-out run to be closed")
+    assert (status["result"], status["errorCode"]) == ("Error", 2401)
+    world.cluster.wait_reason("integrationprojects", "bounded", "RunFailed", 30)
+
+
+def test_a_run_over_its_memory_limit_is_killed_and_recorded_as_2408(world: World) -> None:
+    # The engine's own imports need more than this: the kernel kills it at start-up.
+    world.project("starved", limits={"memory": "40Mi"})
+    world.cluster.wait_ready("integrationprojects", "starved")
+    run = _run_now(world, "starved")
+    status = wait_for(lambda: _finished(world, run), 90, "the killed run to be closed")
+    assert (status["result"], status["errorCode"]) == ("Error", 2408)
+    assert "spec.limits.memory" in status["message"]
+    assert table_hash(world.destination, "items") != table_hash(world.source, "items")
