@@ -31,9 +31,9 @@ class Images:
         return cls(
             image_ref=data["image"],
             image_archive=Path(data["image_archive"]),
-            pause_ref=data["pause"],
+            pause_ref=data["pause_image"],
             pause_archive=Path(data["pause_archive"]),
-            size_bytes=int(data["size_bytes"]),
+            size_bytes=int(data["image_size_bytes"]),
         )
 
 

@@ -281,9 +281,9 @@ def test_admission_refuses_a_pod_that_is_not_restricted(
     kube_api: client.ApiClient, namespace: str, image: str
 ) -> None:
     core = client.CoreV1Api(kube_api)
-    privileged = {**python_container("print(1)", image), "securityContext": {"privileged": True}}
+    root = {**python_container("print(1)", image), "securityContext": {"runAsUser": 0}}
     with pytest.raises(client.ApiException) as refused:
-        core.create_namespaced_pod(namespace, pod("privileged", privileged))
+        core.create_namespaced_pod(namespace, pod("as-root", root))
     assert refused.value.status == 403
     assert "violates PodSecurity" in refused.value.body
 
