@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 K8S_BUILD := tools/k8s/build.sh
 
-.PHONY: help venv system-deps k8s-binaries lint typecheck imports generated-check unit test up down clean crds docs
+.PHONY: help venv system-deps k8s-binaries image lint typecheck imports generated-check unit test up down clean crds docs
 
 help:
 	@echo "make up     start a local control plane, the operator and the quickstart project"
@@ -27,6 +27,11 @@ system-deps:
 
 k8s-binaries:
 	@$(K8S_BUILD) >/dev/null
+
+# The operator/engine image and the pause image as OCI archives (no registry
+# needed); prints their refs and paths as JSON. Needs no venv.
+image: system-deps
+	@tools/image/build.sh
 
 crds: venv
 	$(BIN)/python -m syncline.api.crdgen

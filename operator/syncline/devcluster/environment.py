@@ -8,8 +8,10 @@ a component (the operator, a quickstart project), add a ``_start_<thing>`` step 
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import shutil
+import socket
 import sys
 import tempfile
 import time
@@ -92,10 +94,21 @@ class DevEnvironment:
         )
 
     def forward(self, name: str, *, into: Sequence[str] = (), out: Sequence[str] = ()) -> None:
-        """Start a supervised forwarder (see forward.py); rules are ``LISTEN=TARGET``."""
+        """Start a supervised forwarder (see forward.py); rules are ``LISTEN=TARGET``.
+
+        Returns once every listening socket accepts connections.
+        """
         argv = [sys.executable, "-m", "syncline.devcluster.forward", "--netns", self.netns.name]
         argv += [f"--into={rule}" for rule in into] + [f"--out={rule}" for rule in out]
-        self.supervisor.launch(f"forward-{name}", argv, program="syncline.devcluster.forward")
+        component = f"forward-{name}"
+        self.supervisor.launch(component, argv, program="syncline.devcluster.forward")
+
+        def listening() -> bool:
+            if not self.supervisor.status().get(component):
+                raise RuntimeError(f"{component} exited; see {self.state_dir}/logs")
+            return all(_accepts(r) for r in into) and all(_accepts(r, self.netns) for r in out)
+
+        wait_until(listening, READY_TIMEOUT, component, interval=0.05)
 
     def stop(self) -> list[str]:
         """Stop every component and database; leave no process, mount, cgroup or namespace.
@@ -153,6 +166,17 @@ class DevEnvironment:
             f"@{server.host}:{server.port}/syncline\n"
         )
         return env_file
+
+
+def _accepts(rule: str, netns: NetworkNamespace | None = None) -> bool:
+    """Whether the rule's listening address takes a connection (inside netns if given)."""
+    host, _, port = rule.partition("=")[0].rpartition(":")
+    address = ("127.0.0.1" if host == "0.0.0.0" else host, int(port))  # noqa: S104
+    with netns.entered() if netns else contextlib.nullcontext():
+        probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    with probe:
+        probe.settimeout(1)
+        return probe.connect_ex(address) == 0
 
 
 def _node_ready(core: client.CoreV1Api) -> bool:
