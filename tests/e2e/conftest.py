@@ -98,10 +98,12 @@ def postgres_host_for_pods(control_plane: ControlPlane, postgres_server: Postgre
     return control_plane.serve_to_pods("postgres", postgres_server.port)
 
 
-def install_engine_rbac(kubeconfig: Path, namespace: str) -> None:
+def install_engine_rbac(kubeconfig: Path, namespace: str, *, cluster_role: bool = True) -> None:
     """The shipped engine ClusterRole and the namespace's ServiceAccount (manifests/tenant)."""
     kubectl = ["kubectl", "--kubeconfig", str(kubeconfig)]
-    subprocess.run([*kubectl, "apply", "-f", str(REPO / "manifests/engine-rbac.yaml")], check=True)
+    if cluster_role:
+        engine_rbac = str(REPO / "manifests/engine-rbac.yaml")
+        subprocess.run([*kubectl, "apply", "--server-side", "-f", engine_rbac], check=True)
     tenant = str(REPO / "manifests/tenant")
     subprocess.run([*kubectl, "apply", "-n", namespace, "-k", tenant], check=True)
 

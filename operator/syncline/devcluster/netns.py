@@ -57,6 +57,9 @@ class NetworkNamespace:
             [*inside, "addr", "add", f"{NODE_IP}/{NODE_PREFIX}", "dev", _NODE_LINK],
             [*inside, "link", "set", _NODE_LINK, "up"],
             [*inside, "link", "set", _PEER_LINK, "up"],
+            # Locally started connections to a Service need a route before kube-proxy's
+            # OUTPUT rules rewrite them to a pod; nothing leaves the namespace this way.
+            [*inside, "route", "add", SERVICE_CIDR, "dev", _NODE_LINK],
         ]
         for command in commands:
             subprocess.run(command, check=True, capture_output=True)
