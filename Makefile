@@ -10,7 +10,8 @@ K8S_BUILD := tools/k8s/build.sh
 .PHONY: help venv system-deps k8s-binaries image lint typecheck imports generated-check unit test up down clean crds docs
 
 help:
-	@echo "make up     start a local control plane, the operator and the quickstart project"
+	@echo "make up     build the image, start a local cluster with a real node, install"
+	@echo "            Syncline from manifests/ and run the quickstart project once"
 	@echo "make test   install everything and run every check and test"
 	@echo "make down   stop what make up started"
 
@@ -31,7 +32,7 @@ k8s-binaries:
 # The operator/engine image and the pause image as OCI archives (no registry
 # needed); prints their refs and paths as JSON. Needs no venv.
 image: system-deps
-	@tools/image/build.sh
+	@tools/image/build.sh >/dev/null
 
 crds: venv
 	$(BIN)/python -m syncline.api.crdgen
@@ -56,11 +57,11 @@ imports: venv
 unit: venv
 	$(BIN)/pytest tests/unit
 
-test: venv system-deps k8s-binaries generated-check lint typecheck imports
+test: venv system-deps k8s-binaries image generated-check lint typecheck imports
 	$(BIN)/pytest tests
 
 # With KUBECONFIG set, make up uses that cluster instead of starting the embedded one.
-up: venv system-deps k8s-binaries
+up: venv system-deps k8s-binaries image
 	SYNCLINE_USE_KUBECONFIG=$(KUBECONFIG) $(BIN)/syncline dev up --quickstart
 
 down: venv
