@@ -30,7 +30,7 @@ k8s-binaries:
 	@$(K8S_BUILD) >/dev/null
 
 # The operator/engine image and the pause image as OCI archives (no registry
-# needed); prints their refs and paths as JSON. Needs no venv.
+# needed), cached by content; reports the image and its size. Needs no venv.
 image: system-deps
 	@tools/image/build.sh >/dev/null
 
