@@ -40,18 +40,9 @@ class World:
 
     def project(self, name: str, **spec: Any) -> None:
         """A project copying items from the source to the destination database."""
-        body = {
-            "connectionSetRef": {"name": "pair"},
-            "tasks": [
-                {
-                    "name": "items",
-                    "source": {"connection": "src", "entity": "items"},
-                    "destination": {"connection": "dst", "entity": "items", "keys": ["id"]},
-                }
-            ],
-            **spec,
-        }
-        self.cluster.create("integrationprojects", name, body, "IntegrationProject")
+        self.cluster.create(
+            "integrationprojects", name, items_project(**spec), "IntegrationProject"
+        )
 
     def run(self, name: str) -> dict[str, Any]:
         return self.cluster.get("integrationruns", name)
@@ -108,6 +99,32 @@ def install_engine_rbac(kubeconfig: Path, namespace: str, *, cluster_role: bool 
     subprocess.run([*kubectl, "apply", "-n", namespace, "-k", tenant], check=True)
 
 
+def create_pair(
+    cluster: Cluster, host: str, source: DatabaseAccess, destination: DatabaseAccess
+) -> None:
+    """Connections ``src`` and ``dst`` (host: where pods reach them) in a set ``pair``."""
+    for alias, db in (("src", source), ("dst", destination)):
+        cluster.secret(f"{alias}-creds", {"username": db.user, "password": db.password})
+        spec = {
+            "type": "postgresql",
+            "endpoint": {"host": host, "port": db.port, "database": db.database},
+            "credentials": {"secretRef": {"name": f"{alias}-creds"}},
+        }
+        cluster.create("connections", alias, spec, "Connection")
+    members = [{"name": alias, "connectionRef": {"name": alias}} for alias in ("src", "dst")]
+    cluster.create("connectionsets", "pair", {"connections": members}, "ConnectionSet")
+
+
+def items_project(**spec: Any) -> dict[str, Any]:
+    """A project copying ``items`` from ``src`` to ``dst`` by ``id``."""
+    task = {
+        "name": "items",
+        "source": {"connection": "src", "entity": "items"},
+        "destination": {"connection": "dst", "entity": "items", "keys": ["id"]},
+    }
+    return {"connectionSetRef": {"name": "pair"}, "tasks": [task], **spec}
+
+
 @pytest.fixture
 def world(
     kube_api: client.ApiClient,
@@ -123,25 +140,7 @@ def world(
     destination = _database(postgres_server, f"dst_{suffix}", 0)
     install_engine_rbac(kubeconfig_path, namespace)
     cluster = Cluster(kube_api, namespace)
-    for alias, db in (("src", source), ("dst", destination)):
-        cluster.secret(f"{alias}-creds", {"username": db.user, "password": db.password})
-        spec = {
-            "type": "postgresql",
-            "endpoint": {
-                "host": postgres_host_for_pods,
-                "port": db.port,
-                "database": db.database,
-            },
-            "credentials": {"secretRef": {"name": f"{alias}-creds"}},
-        }
-        cluster.create("connections", alias, spec, "Connection")
-    pair = {
-        "connections": [
-            {"name": "src", "connectionRef": {"name": "src"}},
-            {"name": "dst", "connectionRef": {"name": "dst"}},
-        ]
-    }
-    cluster.create("connectionsets", "pair", pair, "ConnectionSet")
+    create_pair(cluster, postgres_host_for_pods, source, destination)
     port = free_port()
     operator = OperatorProcess(
         kubeconfig_path,

@@ -16,9 +16,17 @@ import pytest
 from kubernetes import client
 
 from syncline.devcluster.process import free_ports
-from syncline.devcluster.quickstart import install_overlay
+from syncline.devcluster.quickstart import install_overlay, operator_available
 from syncline.kube.manual import start_run
-from tests.e2e.conftest import REPO, ROWS, _database, install_engine_rbac, table_hash
+from tests.e2e.conftest import (
+    REPO,
+    ROWS,
+    _database,
+    create_pair,
+    install_engine_rbac,
+    items_project,
+    table_hash,
+)
 from tests.fixtures.cluster import ControlPlane
 from tests.fixtures.databases import PostgresServer
 from tests.integration.operator.harness import Cluster, wait_for
@@ -60,14 +68,7 @@ def test_installed_operator_runs_a_project_and_serves_metrics(
     postgres_server: PostgresServer,
     postgres_host_for_pods: str,
 ) -> None:
-    apps = client.AppsV1Api(kube_api)
-
-    def available() -> bool:
-        deployment = apps.read_namespaced_deployment("syncline-operator", SYSTEM)
-        conditions = deployment.status.conditions or []
-        return any(c.type == "Available" and c.status == "True" for c in conditions)
-
-    wait_for(available, 180, "the operator Deployment to be Available")
+    wait_for(lambda: operator_available(kube_api), 180, "the operator Deployment to be Available")
     pod = client.CoreV1Api(kube_api).list_namespaced_pod(SYSTEM).items[0]
     assert pod.spec.containers[0].image == control_plane.image
     assert pod.status.container_statuses[0].ready
@@ -77,23 +78,8 @@ def test_installed_operator_runs_a_project_and_serves_metrics(
     destination = _database(postgres_server, f"idst_{suffix}", 0)
     install_engine_rbac(kubeconfig_path, namespace, cluster_role=False)  # manifests/ has it
     cluster = Cluster(kube_api, namespace)
-    for alias, db in (("src", source), ("dst", destination)):
-        cluster.secret(f"{alias}-creds", {"username": db.user, "password": db.password})
-        endpoint = {"host": postgres_host_for_pods, "port": db.port, "database": db.database}
-        spec = {
-            "type": "postgresql",
-            "endpoint": endpoint,
-            "credentials": {"secretRef": {"name": f"{alias}-creds"}},
-        }
-        cluster.create("connections", alias, spec, "Connection")
-    members = [{"name": a, "connectionRef": {"name": a}} for a in ("src", "dst")]
-    cluster.create("connectionsets", "pair", {"connections": members}, "ConnectionSet")
-    task = {
-        "name": "items",
-        "source": {"connection": "src", "entity": "items"},
-        "destination": {"connection": "dst", "entity": "items", "keys": ["id"]},
-    }
-    project = {"connectionSetRef": {"name": "pair"}, "tasks": [task]}
+    create_pair(cluster, postgres_host_for_pods, source, destination)
+    project = items_project()
     cluster.create("integrationprojects", "installed", project, "IntegrationProject")
     cluster.wait_ready("integrationprojects", "installed", 120)
 

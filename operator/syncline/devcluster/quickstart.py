@@ -65,7 +65,7 @@ def start_quickstart(
     api = config.new_client_from_config(config_file=str(kubeconfig))  # type: ignore[no-untyped-call]
     with api:
         say("waiting for the operator Deployment and the project")
-        _wait(lambda: _operator_available(api), 180, "the operator Deployment to be Available")
+        _wait(lambda: operator_available(api), 180, "the operator Deployment to be Available")
         _wait(lambda: _project_ready(api), 120, "the quickstart project to become Ready")
         started = start_run(api, NAMESPACE, "crm-to-sales", token=f"quickstart-{int(time.time())}")
         say(f"started run {started.run}; waiting for it to finish")
@@ -144,7 +144,8 @@ def _kubectl(env: dict[str, str], *args: str) -> None:
     subprocess.run([kubectl, *args], env=env, check=True, capture_output=True)
 
 
-def _operator_available(api: client.ApiClient) -> bool:
+def operator_available(api: client.ApiClient) -> bool:
+    """Whether the installed operator Deployment reports Available."""
     deployment = client.AppsV1Api(api).read_namespaced_deployment(
         "syncline-operator", SYSTEM_NAMESPACE
     )

@@ -36,9 +36,11 @@ def test_pod_logs_are_served_through_the_api(
     kube_api: client.ApiClient, namespace: str, image: str
 ) -> None:
     core = client.CoreV1Api(kube_api)
+    # stdout and stderr are separate pipes: the log orders lines as they arrive, so
+    # the test lets each one arrive before writing the next.
     code = (
-        "import sys; print('to stdout', flush=True); print('to stderr', file=sys.stderr);"
-        "print('last')"
+        "import sys, time; print('to stdout', flush=True); time.sleep(0.3);"
+        "print('to stderr', file=sys.stderr, flush=True); time.sleep(0.3); print('last')"
     )
     core.create_namespaced_pod(namespace, pod("talks", python_container(code, image)))
     eventually(lambda: _succeeded(core, namespace, "talks"), 60, "the pod to succeed")
