@@ -11,9 +11,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from syncline import __version__
 from syncline.scheduling.cronjob import EngineSettings
 
-DEFAULT_IMAGE = "ghcr.io/syncline/syncline:latest"
+DEFAULT_IMAGE = f"ghcr.io/syncline/syncline:{__version__}"  # never :latest: runs must repeat
 DEFAULT_ENGINE_SERVICE_ACCOUNT = "syncline-engine"
 DEFAULT_SCHEDULED_PROJECT_QUOTA = 50
 
