@@ -37,8 +37,20 @@ pause_ref=localhost/syncline/pause:3.10
 base_ref=localhost/syncline-base:bookworm-py311
 build_base_ref=localhost/syncline-base:bookworm-py311-build
 deps_ref=localhost/syncline-deps:latest
-debian_mirror="${SYNCLINE_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
-security_mirror="${SYNCLINE_DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}"
+# The mirrors this machine's apt already uses (deb822 or one-line sources), so the
+# image base comes from where the machine's own packages come from.
+apt_uris() {
+  { grep -hs '^URIs:' /etc/apt/sources.list.d/*.sources | awk '{print $2}'
+    grep -hs '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list | awk '{print $2}'
+  } | grep -E "$1" | head -n1 || true
+}
+debian_mirror="${SYNCLINE_DEBIAN_MIRROR:-$(apt_uris '/debian/?$')}"
+security_mirror="${SYNCLINE_DEBIAN_SECURITY_MIRROR:-$(apt_uris '/debian-security/?$')}"
+if [[ -z "$debian_mirror" || -z "$security_mirror" ]]; then
+  echo "image/build.sh: no Debian mirror in /etc/apt; set SYNCLINE_DEBIAN_MIRROR and" \
+       "SYNCLINE_DEBIAN_SECURITY_MIRROR" >&2
+  exit 1
+fi
 
 log() { echo "image/build.sh: $*" >&2; }
 
