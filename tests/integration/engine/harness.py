@@ -73,7 +73,9 @@ class Harness:
             self.execute(f"INSERT INTO {self._q(entity)} ({names}) VALUES ({marks})", rows)
 
     def _q(self, name: str) -> str:
-        return f"`{name}`" if self.kind == "mysql" else f'"{name}"'
+        """An identifier quoted for this system (embedded quotes doubled)."""
+        quote = "`" if self.kind == "mysql" else '"'
+        return quote + name.replace(quote, quote * 2) + quote
 
     def execute(self, statement: str, rows: list[tuple[Any, ...]] | None = None) -> list[Any]:
         """Run SQL in the system (committed) and return fetched rows, if any."""
@@ -128,7 +130,7 @@ class Harness:
         if self.kind == "postgresql":
             assert self.access is not None
             with psycopg.connect(self.access.dsn) as conn:
-                cur = conn.execute(f'SELECT * FROM "{entity}" ORDER BY "{order_by}"')
+                cur = conn.execute(f"SELECT * FROM {self._q(entity)} ORDER BY {self._q(order_by)}")
                 names = [d.name for d in cur.description or []]
                 return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
         if self.kind == "mysql":
@@ -142,12 +144,14 @@ class Harness:
                 cursorclass=pymysql.cursors.DictCursor,
             )
             with conn, conn.cursor() as cur:
-                cur.execute(f"SELECT * FROM `{entity}` ORDER BY `{order_by}`")
+                cur.execute(f"SELECT * FROM {self._q(entity)} ORDER BY {self._q(order_by)}")
                 return list(cur.fetchall())
         assert self.spec.endpoint.path
         with sqlite3.connect(self.spec.endpoint.path) as conn:
             conn.row_factory = sqlite3.Row
-            rows = conn.execute(f'SELECT * FROM "{entity}" ORDER BY "{order_by}"').fetchall()
+            rows = conn.execute(
+                f"SELECT * FROM {self._q(entity)} ORDER BY {self._q(order_by)}"
+            ).fetchall()
             return [dict(r) for r in rows]
 
 

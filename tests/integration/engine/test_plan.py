@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from syncline.api.run import RunResult
 from syncline.engine.plan import plan_project
 from syncline.engine.runner import run_project
 from tests.integration.engine.conftest import make_harness
+from tests.integration.engine.harness import Harness
 from tests.integration.engine.projects import project, task
 
 pytestmark = pytest.mark.integration
@@ -58,3 +60,69 @@ def test_report_serialises_like_the_run_status(
     assert wire["result"] == "Completed"
     assert wire["tasks"][0]["durationSeconds"] >= 0
     assert wire["project"] == "demo"
+
+
+@pytest.mark.parametrize("ran_before", [False, True], ids=["fresh", "after-a-run"])
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql", "mysql"])
+def test_plan_leaves_the_destination_exactly_as_it_was(
+    kind: str, ran_before: bool, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """Tables (state and rejects included) and every row are the same after a plan."""
+    (tmp_path / "src").mkdir()
+    src = make_harness("sqlite", request, tmp_path / "src")
+    src.create("src_table", ROWS, keys=["id"])
+    dst = make_harness(kind, request, tmp_path)
+    dst.create("dst_table", ROWS.slice(0, 1), keys=["id"])
+    p = project(src, dst, [task(source_extra={"incremental": {"cursorField": "id"}})])
+    if ran_before:
+        assert run_project(p).result is RunResult.COMPLETED
+        src.execute("INSERT INTO src_table (id, name) VALUES (3, 'cy')")
+    tables, content = destination_snapshot(dst)
+    assert ("_syncline_state" in {t[1] for t in tables}) is ran_before
+
+    plan = plan_project(p)
+
+    assert plan.report.result is RunResult.COMPLETED, plan.report.message()
+    c = plan.report.totals
+    assert (c.read, c.inserted, c.updated) == ((1, 1, 0) if ran_before else (2, 1, 0))
+    assert destination_snapshot(dst) == (tables, content)
+
+
+_PG_USER_SCHEMAS = (  # a session's temp tables go with the session: not the destination
+    "table_schema NOT IN ('pg_catalog', 'information_schema') "
+    "AND table_schema NOT LIKE 'pg\\_temp\\_%'"
+)
+_CATALOG = {
+    "sqlite": "SELECT 'main', name, type, coalesce(sql, '') FROM sqlite_master ORDER BY name",
+    "postgresql": "SELECT table_schema, table_name, table_type, '' FROM information_schema.tables "
+    f"WHERE {_PG_USER_SCHEMAS} ORDER BY 1, 2",
+    "mysql": "SELECT table_schema, table_name, table_type, '' FROM information_schema.tables "
+    "WHERE table_schema = DATABASE() ORDER BY 1, 2",
+}
+_COLUMNS = {
+    "postgresql": "SELECT table_schema, table_name, column_name, data_type, is_nullable, "
+    f"column_default FROM information_schema.columns WHERE {_PG_USER_SCHEMAS} "
+    "ORDER BY 1, 2, ordinal_position",
+    "mysql": "SELECT table_name, column_name, column_type, is_nullable, column_default "
+    "FROM information_schema.columns WHERE table_schema = DATABASE() "
+    "ORDER BY 1, ordinal_position",
+}
+
+
+def destination_snapshot(dst: Harness) -> tuple[list[tuple[str, ...]], str]:
+    """Every table of the destination, and a hash of its columns and of every row.
+
+    SQLite's hash covers the database file byte for byte (its header counts commits).
+    """
+    tables = [tuple(r) for r in dst.execute(_CATALOG[dst.kind])]
+    digest = hashlib.sha256()
+    if dst.kind == "sqlite":
+        assert dst.spec.endpoint.path
+        digest.update(Path(dst.spec.endpoint.path).read_bytes())
+    else:
+        digest.update(repr(dst.execute(_COLUMNS[dst.kind])).encode())
+    for schema, name, kind, _ in tables:
+        if kind in ("table", "BASE TABLE"):
+            rows = dst.execute(f"SELECT * FROM {dst._q(schema)}.{dst._q(name)}")
+            digest.update(f"{schema}.{name}: {sorted(map(repr, rows))}\n".encode())
+    return tables, digest.hexdigest()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pyarrow as pa
 import pytest
 
@@ -143,6 +145,21 @@ def test_sql_step_filters_and_counts_stay_conserved(pg: Harness) -> None:
     assert (c.read, c.inserted, c.filtered) == (4, 3, 1)
     assert c.conservation_gap == 0
     assert [r["name"] for r in pg.content("dst_table")] == ["ADA", "CY", "DEE"]
+
+
+def test_a_query_reading_a_local_file_fails_the_task_and_writes_nothing(
+    pg: Harness, tmp_path: Path
+) -> None:
+    canary = "canary-5e1d-service-account-token"
+    (tmp_path / "token").write_text(canary)
+    pg.create("src_table", PEOPLE, keys=["id"])
+    _target(pg)
+    query = f"SELECT s.id, t.content AS name FROM source s, read_text('{tmp_path}/token') t"
+    report = run_project(project(pg, pg, [task(query=query)]))
+    assert report.tasks[0].error is not None
+    assert report.tasks[0].error.code == 2206
+    assert canary not in report.to_json()
+    assert pg.content("dst_table") == []
 
 
 def test_max_rows_per_run_stops_the_task(pg: Harness) -> None:

@@ -126,7 +126,10 @@ class Sink(Connector):
         raise NotImplementedError
 
     def rollback_only(self) -> None:
-        """Make every later transaction roll back (plan mode: compute, write nothing)."""
+        """Make every later transaction roll back and keep no rejects or watermarks.
+
+        Plan mode computes real counts but must leave the destination exactly as it was:
+        no rows and no tables, not even a state or rejects table it would roll back."""
         self.dry_run = True
 
     dry_run: bool = False

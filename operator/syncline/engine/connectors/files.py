@@ -27,8 +27,8 @@ import pyarrow.parquet as pq
 from syncline.api.connection import ConnectionSpec, Entity, FileFormat
 from syncline.api.run import RowError
 from syncline.engine.connectors.base import Capabilities, MergeCounts, Sink, Source
-from syncline.engine.connectors.common import build_entity, not_found
-from syncline.engine.duck import duck_query
+from syncline.engine.connectors.common import build_entity, not_found, quote_ident
+from syncline.engine.duck import duck_query, sandboxed_connection
 from syncline.errors import SynclineError
 
 SUFFIXES = {
@@ -204,23 +204,13 @@ class FileConnector(Source, Sink):
     def merge(self, entity: str, batch: pa.RecordBatch, keys: Sequence[str]) -> MergeCounts:
         existing = self._existing(entity, batch)
         self._keys[entity] = list(keys)
-        con = duckdb.connect()
+        count_sql, merge_sql = _merge_sql(existing.schema.names, batch.schema.names, keys)
+        con = sandboxed_connection()
         try:
             con.register("e", existing)
             con.register("b", pa.Table.from_batches([batch]))
-            using = ", ".join(f'"{k}"' for k in keys)
-            rest = [n for n in batch.schema.names if n not in keys and n in existing.schema.names]
-            differs = " OR ".join(f'e."{n}" IS DISTINCT FROM b."{n}"' for n in rest) or "false"
-            [(existing_count, changed)] = con.sql(
-                f"SELECT count(*), count(*) FILTER (WHERE {differs}) FROM b JOIN e USING ({using})"
-            ).fetchall()
-            extra = [n for n in existing.schema.names if n not in batch.schema.names]
-            carried = "".join(f', e."{n}"' for n in extra)
-            merged = duck_query(
-                con,
-                f"SELECT * FROM e ANTI JOIN b USING ({using}) UNION ALL BY NAME "
-                f"SELECT b.*{carried} FROM b LEFT JOIN e USING ({using})",
-            )
+            [(existing_count, changed)] = con.sql(count_sql).fetchall()
+            merged = duck_query(con, merge_sql)
         finally:
             con.close()
         if existing.num_columns:
@@ -293,6 +283,28 @@ class FileConnector(Source, Sink):
                 "UnsupportedConnectionType", type="file", detail=" as a JSON Lines destination"
             )
         os.replace(tmp, path)
+
+
+def _merge_sql(
+    existing: Sequence[str], incoming: Sequence[str], keys: Sequence[str]
+) -> tuple[str, str]:
+    """DuckDB SQL over tables ``e`` (the file) and ``b`` (the batch): the count of batch
+    rows already present and of those that differ, then the merged table.
+
+    Names come from users and from file headers, so every one is quoted: a header such
+    as ``a"b`` must name a column, not end the identifier and start SQL.
+    """
+    q = quote_ident
+    using = ", ".join(q(k) for k in keys)
+    rest = [n for n in incoming if n not in keys and n in existing]
+    differs = " OR ".join(f"e.{q(n)} IS DISTINCT FROM b.{q(n)}" for n in rest) or "false"
+    carried = "".join(f", e.{q(n)}" for n in existing if n not in incoming)
+    count_sql = f"SELECT count(*), count(*) FILTER (WHERE {differs}) FROM b JOIN e USING ({using})"
+    merge_sql = (
+        f"SELECT * FROM e ANTI JOIN b USING ({using}) UNION ALL BY NAME "
+        f"SELECT b.*{carried} FROM b LEFT JOIN e USING ({using})"
+    )
+    return count_sql, merge_sql
 
 
 def _atomic_write(path: Path, data: bytes) -> None:

@@ -254,8 +254,8 @@ class PostgresConnector(Source, Sink):
         return [dict(zip(names, r, strict=True)) for r in rows]
 
     def quarantine(self, entity: str, rejects: Sequence[RowError]) -> None:
-        if not rejects:
-            return
+        if not rejects or self.dry_run:
+            return  # plan mode creates no rejects table, not even one it rolls back
         table = self._table(REJECTS_TABLE)
         with self.conn.cursor() as cur:
             cur.execute(
@@ -282,17 +282,24 @@ class PostgresConnector(Source, Sink):
         )
 
     def load_watermark(self, scope: str) -> str | None:
-        with self.conn.transaction():
-            self._ensure_state()
-            row = self.conn.execute(
-                sql.SQL("SELECT watermark FROM {} WHERE scope = %s").format(
-                    self._table(STATE_TABLE)
-                ),
-                (scope,),
-            ).fetchone()
+        """Read-only: without a state table there is no watermark (saving creates it), so
+        plan mode can read watermarks without creating anything."""
+        if not self._state_exists():
+            return None
+        row = self.conn.execute(
+            sql.SQL("SELECT watermark FROM {} WHERE scope = %s").format(self._table(STATE_TABLE)),
+            (scope,),
+        ).fetchone()
         return str(row[0]) if row else None
 
+    def _state_exists(self) -> bool:
+        name = self._table(STATE_TABLE).as_string(self.conn)
+        row = self.conn.execute("SELECT to_regclass(%s) IS NOT NULL", (name,)).fetchone()
+        return bool(row and row[0])
+
     def save_watermark(self, scope: str, value: str) -> None:
+        if self.dry_run:
+            return  # plan mode keeps no watermark and creates no state table
         self._ensure_state()
         self.conn.execute(
             sql.SQL(

@@ -154,7 +154,19 @@ class SqliteConnector(Source, Sink):
 
     # -- sink ------------------------------------------------------------------------
     def transaction(self) -> AbstractContextManager[None]:
+        if self.dry_run:
+            return self._discarded()
         return self._scope(f"sp{next(_SAVEPOINTS)}")
+
+    @contextmanager
+    def _discarded(self) -> Iterator[None]:
+        """Plan mode: one real ROLLBACK. Releasing the outermost savepoint would commit an
+        empty transaction, which still bumps the file's change counter."""
+        self.conn.execute("BEGIN")
+        try:
+            yield
+        finally:
+            self.conn.execute("ROLLBACK")
 
     def savepoint(self) -> AbstractContextManager[None]:
         return self._scope(f"sp{next(_SAVEPOINTS)}")
@@ -224,8 +236,8 @@ class SqliteConnector(Source, Sink):
         return [dict(zip(names, r, strict=True)) for r in rows]
 
     def quarantine(self, entity: str, rejects: Sequence[RowError]) -> None:
-        if not rejects:
-            return
+        if not rejects or self.dry_run:
+            return  # plan mode creates no rejects table, not even one it rolls back
         self.conn.execute(
             f"CREATE TABLE IF NOT EXISTS {REJECTS_TABLE} (id INTEGER PRIMARY KEY, "
             "rejected_at TEXT DEFAULT CURRENT_TIMESTAMP, entity TEXT, task TEXT, key TEXT, "
@@ -244,13 +256,21 @@ class SqliteConnector(Source, Sink):
         )
 
     def load_watermark(self, scope: str) -> str | None:
-        self._ensure_state()
+        """Read-only: without a state table there is no watermark (saving creates it), so
+        plan mode can read watermarks without creating anything."""
+        exists = self.conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (STATE_TABLE,)
+        ).fetchone()
+        if not exists:
+            return None
         row = self.conn.execute(
             f"SELECT watermark FROM {STATE_TABLE} WHERE scope = ?", (scope,)
         ).fetchone()
         return str(row[0]) if row else None
 
     def save_watermark(self, scope: str, value: str) -> None:
+        if self.dry_run:
+            return  # plan mode keeps no watermark and creates no state table
         self._ensure_state()
         self.conn.execute(
             f"INSERT INTO {STATE_TABLE} (scope, watermark) VALUES (?, ?) ON CONFLICT (scope) "
