@@ -294,6 +294,13 @@ CATALOG: tuple[ErrorSpec, ...] = (
         "The pod of run {name} was killed ({detail}); if it ran out of memory, "
         "raise spec.limits.memory.",
     ),
+    _e(
+        2409,
+        "RunCouldNotStart",
+        500,
+        C.RUN,
+        "The pod of run {name} could not be created: {detail}",
+    ),
     # -- limits and guardrails: 2500-2599 ---------------------------------------------
     _e(
         2500,

@@ -156,14 +156,43 @@ def apply_cronjob(manifest: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def failed_create_events(namespace: str, job: str) -> list[dict[str, Any]]:
+    """The Job controller's FailedCreate events for a Job (why its pod was refused)."""
+    core = kubernetes.client.CoreV1Api(api_client())
+    selector = f"involvedObject.kind=Job,involvedObject.name={job},reason=FailedCreate"
+    listing = core.list_namespaced_event(namespace, field_selector=selector)
+    events: list[dict[str, Any]] = api_client().sanitize_for_serialization(listing.items)
+    return events
+
+
+def delete_job(namespace: str, name: str) -> None:
+    """Delete a Job and its pods (if any); a Job already gone is fine."""
+    batch = kubernetes.client.BatchV1Api(api_client())
+    try:
+        batch.delete_namespaced_job(name, namespace, propagation_policy="Background")
+    except ApiException as err:
+        if err.status != 404:
+            raise
+
+
+def suspend_cronjob(namespace: str, name: str) -> None:
+    """Stop a CronJob from starting Jobs; the ones it started go on."""
+    batch = kubernetes.client.BatchV1Api(api_client())
+    batch.patch_namespaced_cron_job(name, namespace, {"spec": {"suspend": True}})
+
+
 def delete_cronjob(namespace: str, name: str, owner_uid: str) -> bool:
-    """Delete the CronJob if (and only if) the given project owns it; True if deleted."""
+    """Delete the CronJob if (and only if) the given project owns it; True if deleted.
+
+    Its Jobs are orphaned, not deleted: a run in flight finishes and records its result
+    (the run watch follows Jobs by label, owner or not; their TTL removes them later).
+    """
     existing = get_cronjob(namespace, name)
     if existing is None or not is_controlled_by(existing, owner_uid):
         return False
     batch = kubernetes.client.BatchV1Api(api_client())
     try:
-        batch.delete_namespaced_cron_job(name, namespace, propagation_policy="Background")
+        batch.delete_namespaced_cron_job(name, namespace, propagation_policy="Orphan")
     except ApiException as err:
         if err.status != 404:
             raise

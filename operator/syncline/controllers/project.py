@@ -1,12 +1,19 @@
 """IntegrationProject: validate -> build -> apply -> summarize.
 
-The CronJob exists exactly while the project is valid and within the namespace quota:
-an invalid project must not run (the engine would load the invalid spec), so its
-CronJob is removed rather than left running on a stale configuration.
+The CronJob runs while the project is valid and within the namespace quota. What
+happens otherwise depends on whether the problem can clear by itself:
+
+- transient (a database briefly unreachable, a Secret not there yet: the codes in
+  ``status.TRANSIENT_CODES``): the CronJob is kept but suspended, so no new scheduled
+  run starts while a run in flight goes on undisturbed;
+- needs the user (an invalid spec, a missing table): the CronJob is removed, so the
+  project never runs a stale configuration; its Jobs are orphaned, not deleted, so a
+  run in flight still finishes and records its result.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -107,7 +114,11 @@ def reconcile_project(body: Mapping[str, Any], indexes: Mapping[str, Any]) -> No
         over = quota_error(namespace, name, meta, indexes["scheduled_projects"])
         plan.errors += [over] if over else []
     if plan.errors:
-        _block(project, body, plan.errors)
+        verdict = failed(plan.errors)
+        if verdict.transient:
+            _hold(project, body, verdict)
+        else:
+            _block(project, body, plan.errors)
         return
     verdict, fields = apply_schedule(project, spec, plan)
     publish(kube.PROJECT, body, with_last_run(verdict, body), fields)
@@ -129,8 +140,31 @@ def with_last_run(verdict: Verdict, body: Mapping[str, Any]) -> Verdict:
     return failed([SynclineError("RunFailed", name=last.get("name", "?"), detail=detail)])
 
 
+def _hold(project: ProjectIdentity, body: Mapping[str, Any], verdict: Verdict) -> None:
+    """Transiently not Ready: keep the CronJob and its running Jobs, start nothing new."""
+    name = cronjob_name(project.name)
+    live = kube.get_cronjob(project.namespace, name)
+    if live is None or not kube.is_controlled_by(live, project.uid):
+        publish(kube.PROJECT, body, verdict, {"cronJobRef": None, "nextRunTime": None})
+        return
+    wanted = drift.desired(project.namespace, name)
+    if wanted is not None:
+        held = copy.deepcopy(wanted)
+        held["spec"]["suspend"] = True
+        drift.remember(held)  # the drift watch must not resume what we paused
+        kube.apply_cronjob(held)
+    else:  # after a restart nothing is remembered: pause the live one as it is
+        kube.suspend_cronjob(project.namespace, name)
+    paused = Verdict(
+        reason=verdict.reason,
+        message=f"Scheduled runs are paused until this clears: {verdict.message}",
+        errors=verdict.errors,
+    )
+    publish(kube.PROJECT, body, paused, {"cronJobRef": {"name": name}, "nextRunTime": None})
+
+
 def _block(project: ProjectIdentity, body: Mapping[str, Any], errors: list[SynclineError]) -> None:
-    """Not Ready: make sure nothing runs, then say why."""
+    """Not Ready until the user acts: make sure nothing new runs, then say why."""
     kube.delete_cronjob(project.namespace, cronjob_name(project.name), project.uid)
     drift.forget(project.namespace, cronjob_name(project.name))
     fields = {"cronJobRef": None, "nextRunTime": None, "schedule": None}

@@ -23,7 +23,7 @@ from kubernetes.client.exceptions import ApiException
 from syncline.api.base import GROUP, VERSION
 from syncline.api.project import IntegrationProjectStatus
 from syncline.api.run import IntegrationRun, RunResult
-from syncline.controllers import kube
+from syncline.controllers import kube, starts
 from syncline.controllers.dependencies import request_reconcile
 from syncline.controllers.settings import current
 from syncline.controllers.status import last_run_condition
@@ -101,9 +101,13 @@ def close_failed_run(job: dict[str, Any], error: SynclineError) -> None:
     if result.finished:
         return
     status = error_status(error, datetime.now(UTC))
-    _custom().patch_namespaced_custom_object_status(
-        GROUP, VERSION, meta["namespace"], RUNS, meta["name"], {"status": status}
-    )
+    try:
+        _custom().patch_namespaced_custom_object_status(
+            GROUP, VERSION, meta["namespace"], RUNS, meta["name"], {"status": status}
+        )
+    except ApiException as err:
+        if err.status != 404:  # deleted meanwhile (its project went): nothing to close
+            raise
 
 
 def fold_into_project(run_body: dict[str, Any]) -> None:
@@ -183,10 +187,17 @@ def delete_expired_runs(namespace: str, project: str, retention_days: int) -> li
 
 @kopf.on.event("batch", "v1", "jobs", labels={PROJECT_LABEL: kopf.PRESENT})
 def job_event(event: kopf.RawEvent, body: kopf.Body, **_: Any) -> None:
-    """Each project Job has a run; a failed Job closes its run as Error."""
-    if event.get("type") == "DELETED":
-        return
+    """Each project Job has a run; a failed or vanished Job closes its run as Error."""
     job = dict(body)
+    starts.track(job, deleted=event.get("type") == "DELETED")
+    if event.get("type") == "DELETED":
+        # Deleted by hand, by garbage collection or before its pod ever ran: nobody
+        # else will close the run (a finished run is left as it is).
+        detail = "its Job was deleted before the run finished"
+        close_failed_run(
+            job, SynclineError("RunPodFailed", name=job["metadata"]["name"], detail=detail)
+        )
+        return
     ensure_run_for_job(job)
     error = failure_of_job(job)
     if error is not None:
@@ -236,11 +247,16 @@ def run_now_requested(event: kopf.RawEvent, body: kopf.Body, **_: Any) -> None:
 
 @kopf.timer(GROUP, VERSION, "integrationprojects", interval=10.0, initial_delay=5.0)
 def retention(body: kopf.Body, spec: kopf.Spec, **_: Any) -> None:
-    """Runs older than spec.history.retentionDays (default 45) are deleted."""
+    """Per project, every 10 s: close runs whose pod can never be created (2409, and their
+    Job is deleted so it stops retrying), and delete runs older than
+    spec.history.retentionDays (default 45) every ``retention_sweep_seconds``."""
+    meta = body["metadata"]
+    for job, error in starts.unstartable(meta["namespace"], meta["name"]):
+        close_failed_run(job, error)
+        kube.delete_job(meta["namespace"], job["metadata"]["name"])  # stop its retries
     if not _retention_due(body):
         return
     days = int((spec.get("history") or {}).get("retentionDays", 45))
-    meta = body["metadata"]
     deleted = delete_expired_runs(meta["namespace"], meta["name"], days)
     if deleted:
         logger.info("deleted %d runs of %s/%s past retention", len(deleted), *_ident(body))
