@@ -254,12 +254,14 @@ CATALOG: tuple[ErrorSpec, ...] = (
     ),
     _e(2212, "NoTasks", 400, C.VALIDATION, "Project {name} has no tasks to run."),
     # -- rows: 2300-2399 (a row error fails the row, not the run) ---------------------
+    # Row messages name the key and the field, never a value: they reach status, Events
+    # and the log. The rejects store keeps the values (see syncline.redaction).
     _e(
         2300,
         "ValueConversionFailed",
         422,
         C.ROW,
-        "Field {field}: cannot convert {value!r} to {target}.",
+        "Field {field}: cannot convert the value to {target}.",
     ),
     _e(
         2301,
@@ -270,7 +272,7 @@ CATALOG: tuple[ErrorSpec, ...] = (
     ),
     _e(2302, "NullKey", 422, C.ROW, "Integration key field {field} is empty."),
     _e(2303, "RowRejected", 422, C.ROW, "The destination rejected the row: {detail}"),
-    _e(2304, "ValueNotMapped", 422, C.ROW, "Field {field}: value {value!r} has no mapping."),
+    _e(2304, "ValueNotMapped", 422, C.ROW, "Field {field}: the value has no mapping."),
     # -- runs: 2400-2499 --------------------------------------------------------------
     _e(2400, "RunFailed", 500, C.RUN, "Run {name} failed: {detail}"),
     _e(2401, "RunTimedOut", 504, C.RUN, "Run {name} exceeded its timeout of {seconds}s."),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, ClassVar, Literal
@@ -167,6 +168,10 @@ class Connection(Resource):
     status: ConnectionStatus | None = None
 
 
+CREDENTIAL_ENV_PREFIX = "SYNCLINE_CRED_"
+"""Every credential environment variable of a run pod starts with this."""
+
+
 def credential_env_var(alias: str, key: str) -> str:
     """The environment variable carrying credential ``key`` of the set member ``alias``.
 
@@ -174,4 +179,13 @@ def credential_env_var(alias: str, key: str) -> str:
     One name scheme shared by both keeps the two sides from drifting apart.
     """
     clean = "".join(c if c.isalnum() else "_" for c in f"{alias}_{key}")
-    return f"SYNCLINE_CRED_{clean.upper()}"
+    return f"{CREDENTIAL_ENV_PREFIX}{clean.upper()}"
+
+
+def credential_env_values(env: Mapping[str, str]) -> list[str]:
+    """Every credential value in ``env`` (the variables ``credential_env_var`` names).
+
+    A run pod gets exactly its ConnectionSet's credentials this way, so these are the
+    secret values its output must never show, known before anything is resolved.
+    """
+    return [value for name, value in env.items() if name.startswith(CREDENTIAL_ENV_PREFIX)]

@@ -1,9 +1,17 @@
-"""``syncline run`` and ``syncline plan``: run a project from YAML files, without a cluster."""
+"""``syncline run`` and ``syncline plan``: run a project from YAML files, without a cluster.
+
+What they print (the table, ``--json``, the log file, an error) is scrubbed of every
+credential value of the project's connections, like a run pod's status and log are.
+Plan's sample diffs do show row values: showing them is what plan is for, on the
+terminal of someone who can read both systems.
+"""
 
 from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,6 +24,7 @@ if TYPE_CHECKING:
     from syncline.engine.plan import Plan
     from syncline.engine.project import ResolvedProject
     from syncline.engine.report import RunReport
+    from syncline.redaction import Redactor
 
 _file_option = click.option(
     "-f",
@@ -63,13 +72,15 @@ def run(
     from syncline.engine.runner import run_project
 
     resolved = _load(path, project)
+    redactor = resolved.redactor
     console = Console(stderr=as_json)
-    with json_log(log_file) if log_file else nullcontext(), _Progress(console) as progress:
+    log = json_log(log_file, redactor=redactor) if log_file else nullcontext()
+    with _scrubbed_errors(redactor), log, _Progress(console) as progress:
         report = run_project(resolved, full_refresh=full_refresh, on_progress=progress.update)
     if as_json:
-        click.echo(report.to_json())
+        click.echo(report.to_json(redactor))
     else:
-        _summary(console, report)
+        _summary(console, report, redactor)
     sys.exit(1 if report.result.value == "Error" else 0)
 
 
@@ -83,11 +94,24 @@ def plan(path: Path, project: str | None, full_refresh: bool) -> None:
 
     from syncline.engine.plan import plan_project
 
-    result = plan_project(_load(path, project), full_refresh=full_refresh)
+    resolved = _load(path, project)
+    with _scrubbed_errors(resolved.redactor):
+        result = plan_project(resolved, full_refresh=full_refresh)
     console = Console()
-    _summary(console, result.report, title="Plan (nothing written)")
+    _summary(console, result.report, resolved.redactor, title="Plan (nothing written)")
     _samples(console, result)
     sys.exit(1 if result.report.result.value == "Error" else 0)
+
+
+@contextmanager
+def _scrubbed_errors(redactor: Redactor) -> Iterator[None]:
+    """A catalog error escaping the engine is printed by ``main``: scrubbed first."""
+    from syncline.errors import SynclineError
+
+    try:
+        yield
+    except SynclineError as err:
+        raise redactor.error(err) from None
 
 
 class _Progress:
@@ -134,8 +158,11 @@ class _Progress:
             )
 
 
-def _summary(console: Console, report: RunReport, title: str = "Run") -> None:
+def _summary(console: Console, report: RunReport, redactor: Redactor, title: str = "Run") -> None:
+    from rich.markup import escape
     from rich.table import Table
+
+    status = report.to_status(redactor)
 
     table = Table(title=f"{title}: {report.project} — {report.result.value}")
     for column in (
@@ -159,12 +186,12 @@ def _summary(console: Console, report: RunReport, title: str = "Run") -> None:
             f"{t.duration_seconds:.2f}",
         )
     console.print(table)
-    for t in report.tasks:
-        for line in ([str(t.error)] if t.error else []) + t.warnings:
-            console.print(f"[bold]{t.name}[/bold]: {line}", markup=True, highlight=False)
-    if report.error and not any(t.error for t in report.tasks):
-        console.print(str(report.error))
-    for e in report.row_errors[:10]:
+    for result in status.tasks:  # the status: scrubbed, and row errors without values
+        for line in ([result.error] if result.error else []) + result.warnings:
+            console.print(f"[bold]{escape(result.name)}[/bold]: {escape(line)}", highlight=False)
+    if status.error_code and not any(r.error for r in status.tasks):
+        console.print(status.message or "", markup=False)
+    for e in status.row_errors[:10]:
         console.print(f"row error {e.task} {e.key} {e.field or ''}: {e.message}", markup=False)
 
 

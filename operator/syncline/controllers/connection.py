@@ -1,8 +1,9 @@
 """Connection: resolve the Secret, test the system, discover its catalog, report truthfully.
 
 The Secret's values live only in local variables on their way to the connector check;
-every message that leaves this module goes through :func:`redact` first, in case a
-driver echoes a credential in an error.
+every message that leaves this module goes through the shared scrubber first
+(:mod:`syncline.redaction`, the same one the engine uses), in case a driver echoes a
+credential in an error: every value, whatever its length, and the error keeps its code.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import concurrent.futures
 import hashlib
 import json
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,11 +30,11 @@ from syncline.controllers.status import Verdict, failed, ready_condition, succee
 from syncline.engine.catalog import check_connection, discover_entities
 from syncline.errors import SynclineError
 from syncline.observability.metrics import timed
+from syncline.redaction import Redactor, redact
 
 logger = logging.getLogger(__name__)
 
 REFRESH_ANNOTATION = f"{GROUP}/refresh"
-MIN_SECRET_LENGTH_TO_REDACT = 4
 TICK_SECONDS = 10.0
 """How often the timer looks at each Connection; it only works when a check is due."""
 _probes = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="probe")
@@ -49,14 +50,6 @@ def describe_endpoint(spec: ConnectionSpec) -> str:
         port = f":{ep.port}" if ep.port else ""
         return f"{ep.host}{port}/{ep.database or ''}".rstrip("/")
     return ep.path or spec.type.value
-
-
-def redact(text: str, secrets: Iterable[str]) -> str:
-    """``text`` with every credential value replaced by ``***``."""
-    for value in sorted(secrets, key=len, reverse=True):
-        if len(value) >= MIN_SECRET_LENGTH_TO_REDACT:
-            text = text.replace(value, "***")
-    return text
 
 
 def required_credentials(
@@ -129,10 +122,7 @@ def assess(spec: ConnectionSpec, namespace: str, timeout: float) -> tuple[Verdic
 
 def _failure(err: SynclineError, secrets: list[str]) -> Verdict:
     """The error as a verdict, with any credential value scrubbed from its parameters."""
-    if redact(str(err), secrets) == str(err):
-        return failed([err])
-    clean = {k: redact(str(v), secrets) for k, v in err.params.items()}
-    return failed([SynclineError(err.name, **clean)])
+    return failed([Redactor(secrets).error(err)])
 
 
 @timed("Connection")

@@ -43,6 +43,8 @@ class TaskPlan:
     sql: SqlStep | None
     mapping: MappingContext
     batch_size: int
+    source_schema: pa.Schema | None = None
+    """The Arrow schema the SQL step was planned over (None without a SQL step)."""
 
     def read(self, after: str | None) -> Iterator[pa.RecordBatch]:
         incremental = self.task.source.incremental if self.task.source else None
@@ -107,12 +109,32 @@ def _plan(
     dst: ResolvedConnection,
 ) -> TaskPlan:
     assert task.source is not None
+    sql = SqlStep(task.name, task.query) if task.query else None
+    try:
+        return _plan_with(project, task, source, sink, src, dst, sql)
+    except BaseException:
+        if sql:
+            sql.close()  # its DuckDB and its spill directory
+        raise
+
+
+def _plan_with(
+    project: ResolvedProject,
+    task: Task,
+    source: Source,
+    sink: Sink,
+    src: ResolvedConnection,
+    dst: ResolvedConnection,
+    sql: SqlStep | None,
+) -> TaskPlan:
+    assert task.source is not None
     assert task.destination is not None
     raw = source.describe(task.source.entity)
-    sql = SqlStep(task.name, task.query) if task.query else None
     shaped = raw
+    source_schema = None
     if sql is not None:
-        schema = sql.output_schema(source.arrow_schema(task.source.entity))
+        source_schema = source.arrow_schema(task.source.entity)
+        schema = sql.output_schema(source_schema)
         shaped = Entity(
             name=raw.name, fields=[EntityField(name=f.name, type=str(f.type)) for f in schema]
         )
@@ -123,8 +145,6 @@ def _plan(
     if not errors and sink.capabilities.needs_unique_index:
         errors += _unique_index_problems(task, destination, keys)
     if errors:
-        if sql:
-            sql.close()
         raise TaskInvalidError(errors)
     exists = any(destination.fields) and sink.capabilities.needs_unique_index
     mapping = MappingContext(
@@ -146,6 +166,7 @@ def _plan(
         sql,
         mapping,
         batch_size,
+        source_schema,
     )
 
 

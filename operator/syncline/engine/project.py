@@ -15,6 +15,7 @@ from syncline.api.merge import effective_tasks
 from syncline.api.project import IntegrationProject, Limits
 from syncline.api.task import Task
 from syncline.errors import SynclineError
+from syncline.redaction import Redactor
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,12 @@ class ResolvedProject:
             ):
                 return list(key.fields)
         return []
+
+    @property
+    def redactor(self) -> Redactor:
+        """Scrubs every credential value of the project's connections (all of them, in
+        every task) from text the run publishes: status, report, log, CLI output."""
+        return Redactor(v for c in self.connections.values() for v in c.credentials.values())
 
     def watermark_scope(self, task: Task) -> str:
         """Where a task's watermark is stored: unique per project and task."""

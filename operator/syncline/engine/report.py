@@ -3,11 +3,18 @@
 It is what the engine hands back (to the CLI, or to the operator's run record);
 ``to_status`` turns it into the IntegrationRun status the API defines, so the two
 never disagree about what a count means.
+
+A report holds errors as raised, driver text included. Whatever publishes it (status,
+``--json``, the CLI's table) goes through ``to_status(redactor)`` with the run's
+:class:`~syncline.redaction.Redactor`: messages, task errors, warnings and row errors
+come out without credential values, and row errors never carry row values (those are
+only in the rejects store, see ``syncline.engine.rejects``).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -20,14 +27,17 @@ from syncline.api.run import (
     RunResult,
     TaskResult,
 )
+from syncline.engine.rejects import Reject
 from syncline.errors import SynclineError
+from syncline.redaction import NO_SECRETS, Redactor
 
 COUNT_FIELDS = ("read", "inserted", "updated", "unchanged", "filtered", "failed")
 
 
 @dataclass
 class Counts:
-    """Record counts; ``conservation_gap`` is 0 when every record read is accounted for."""
+    """Record counts; ``conservation_gap`` is 0 when every record read is accounted for:
+    read + added = inserted + updated + unchanged + filtered + failed."""
 
     read: int = 0
     inserted: int = 0
@@ -35,6 +45,9 @@ class Counts:
     unchanged: int = 0
     filtered: int = 0
     failed: int = 0
+    added: int = 0
+    """Rows a SQL step returned beyond the rows it read (UNNEST, a join with a series).
+    Not an API count (the status has none for it): the run's message states it."""
 
     @property
     def accounted(self) -> int:
@@ -42,10 +55,10 @@ class Counts:
 
     @property
     def conservation_gap(self) -> int:
-        return self.read - self.accounted
+        return self.read + self.added - self.accounted
 
     def add(self, other: Counts) -> None:
-        for name in COUNT_FIELDS:
+        for name in (*COUNT_FIELDS, "added"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
     def to_api(self) -> dict[str, int]:
@@ -65,20 +78,26 @@ class TaskReport:
     warnings: list[str] = field(default_factory=list)
     error: SynclineError | None = None
     row_errors: list[RowError] = field(default_factory=list)
-    """A sample (at most 50); every row error is also in the destination's quarantine."""
+    """A sample (at most 50), without row values; every row error is also in the
+    destination's quarantine, with them."""
+    query_rows: int | None = None
+    """Rows the SQL step returned (None without one, or before its result ended)."""
 
-    def record_row_errors(self, errors: list[RowError]) -> None:
+    def record_row_errors(self, errors: Sequence[Reject | RowError]) -> None:
+        """Keep the public form (no values) of the first rejects, up to the sample size."""
         room = MAX_ROW_ERROR_SAMPLES - len(self.row_errors)
-        self.row_errors.extend(errors[: max(room, 0)])
+        self.row_errors.extend(
+            e.to_api() if isinstance(e, Reject) else e for e in errors[: max(room, 0)]
+        )
 
-    def to_api(self) -> TaskResult:
+    def to_api(self, redactor: Redactor = NO_SECRETS) -> TaskResult:
         return TaskResult(
             name=self.name,
             result=self.result,
             duration_seconds=round(self.duration_seconds, 3),
             watermark=self.watermark,
-            warnings=list(self.warnings),
-            error=str(self.error) if self.error else None,
+            warnings=[redactor(w) for w in self.warnings],
+            error=str(redactor.error(self.error)) if self.error else None,
             **self.counts.to_api(),
         )
 
@@ -126,36 +145,42 @@ class RunReport:
         else:
             self.result = RunResult.COMPLETED
 
-    def message(self) -> str:
+    def message(self, redactor: Redactor = NO_SECRETS) -> str:
         if self.error is not None:
-            return str(self.error)
+            return str(redactor.error(self.error))
         t = self.totals
+        added = f", {t.added} added by the SQL step" if t.added else ""
         return (
             f"{t.read} read, {t.inserted} inserted, {t.updated} updated, {t.unchanged} "
-            f"unchanged, {t.filtered} filtered, {t.failed} failed"
+            f"unchanged, {t.filtered} filtered, {t.failed} failed{added}"
         )
 
-    def to_status(self) -> IntegrationRunStatus:
-        """The IntegrationRun status this report stands for."""
+    def to_status(self, redactor: Redactor = NO_SECRETS) -> IntegrationRunStatus:
+        """The IntegrationRun status this report stands for, every text scrubbed of the
+        secret values ``redactor`` knows (pass the run's; codes are kept)."""
         return IntegrationRunStatus(
             result=self.result,
             start_time=self.start_time,
             completion_time=self.completion_time,
             duration_seconds=round(self.duration_seconds, 3),
             error_code=self.error.code if self.error else None,
-            message=self.message(),
-            tasks=[t.to_api() for t in self.tasks],
-            row_errors=self.row_errors,
-            warnings=list(self.warnings),
+            message=self.message(redactor),
+            tasks=[t.to_api(redactor) for t in self.tasks],
+            row_errors=[
+                e.model_copy(update={"key": redactor(e.key), "message": redactor(e.message)})
+                for e in self.row_errors
+            ],
+            warnings=[redactor(w) for w in self.warnings],
             **self.totals.to_api(),
         )
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-compatible form (camelCase, like the API)."""
-        return {"project": self.project, "namespace": self.namespace, **self.to_status().to_wire()}
+    def to_dict(self, redactor: Redactor = NO_SECRETS) -> dict[str, Any]:
+        """JSON-compatible form (camelCase, like the API), scrubbed like ``to_status``."""
+        status = self.to_status(redactor).to_wire()
+        return {"project": self.project, "namespace": self.namespace, **status}
 
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2)
+    def to_json(self, redactor: Redactor = NO_SECRETS) -> str:
+        return json.dumps(self.to_dict(redactor), indent=2)
 
 
 __all__ = ["Counts", "RowError", "RunCounts", "RunReport", "TaskReport"]

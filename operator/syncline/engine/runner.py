@@ -1,9 +1,32 @@
 """Running a project: validate every task first, then read → transform → write per batch.
 
 Nothing is written unless every task validates against the live schemas. Each batch is
-one destination transaction (data, rejects, watermark), so a killed run resumes from
-the last committed batch. Tasks run in order; a task that fails ends the run (later
-tasks may depend on it) and the report says which and why.
+one destination transaction (data, rejects, watermark). Tasks run in order; a task that
+fails ends the run (later tasks may depend on it) and the report says which and why.
+
+Without a SQL step a source batch is a destination batch, and it commits the watermark
+it covers (``WatermarkTracker``), so a killed run resumes from the last committed batch.
+
+With a SQL step the query runs once over the whole source (``transform.sql``) and its
+result is written in batches of the task's batch size. Those batches no longer stand for
+a stretch of the source, and the cursor field need not even be in the result, so:
+
+- Watermark: the largest cursor value among the source rows the query read (for an
+  ordered source that stopped early, e.g. under a LIMIT, the largest one that cannot
+  continue into unread rows), committed only with the *final* result batch, in its
+  transaction. A run killed or failed before that leaves the old watermark: the next run
+  re-reads from it, re-computes the whole result and upserts it again, which is
+  idempotent. An empty result still writes one empty batch, to commit the watermark.
+  With an incremental source the query sees only the rows past the watermark: an
+  aggregate is over those rows, not over the whole entity.
+- Counts: ``read`` counts source rows, as DuckDB pulls them. When the query returns
+  fewer rows than it read (WHERE, GROUP BY, DISTINCT, LIMIT), the difference is
+  ``filtered``. When it returns more (UNNEST, a join with a series), the surplus is
+  ``added``, which is no API count: read + added = inserted + updated + unchanged +
+  filtered + failed still holds exactly, and the run's message states the surplus.
+- maxRowsPerRun counts source rows read, so a GROUP BY over too many rows fails before
+  it writes anything. maxErrorRate is a share of the rows the mappings saw: the rows the
+  query returned (one bad group of seven is 1/7, not 1/1000 of the rows read).
 """
 
 from __future__ import annotations
@@ -19,6 +42,7 @@ from syncline.engine.plan_task import TaskInvalidError, TaskPlan, prepare_task
 from syncline.engine.project import ResolvedProject
 from syncline.engine.report import RunReport, TaskReport
 from syncline.engine.transform.mapping import dedupe_last_wins, map_batch
+from syncline.engine.transform.sql import SqlStep
 from syncline.engine.watermark import WatermarkTracker
 from syncline.engine.writer import BatchWrite, write_batch
 from syncline.errors import SynclineError
@@ -149,22 +173,21 @@ def _move_batches(
 ) -> int:
     """Read, transform and write every batch; returns how many in-batch duplicates fell."""
     tracker = _tracker(plan, project, full_refresh)
-    limit = project.limits.max_rows_per_run
+    source = _read(plan, tr, project, tracker)
+    if plan.sql is None:
+        shaped: Iterator[tuple[pa.RecordBatch, str | None]] = source
+    else:
+        progress = (lambda: on_progress(report)) if on_progress else None
+        shaped = _query(plan, plan.sql, tr, source, progress)
     duplicates = 0
-    after = tracker.committed if tracker else None
-    for batch, last in _with_last(plan.read(after)):
-        tr.counts.read += batch.num_rows
-        if limit and tr.counts.read > limit:
-            raise SynclineError("MaxRowsPerRunExceeded", task=tr.name, limit=limit)
-        mark = tracker.observe(batch, last=last) if tracker else None
-        shaped = plan.sql.apply(batch) if plan.sql else batch
-        mapped, rejects = map_batch(shaped, plan.mapping)
+    scope = project.watermark_scope(plan.task)
+    for batch, mark in shaped:
+        mapped, rejects = map_batch(batch, plan.mapping)
         mapped, dropped = dedupe_last_wins(mapped, plan.keys)
-        tr.counts.filtered += batch.num_rows - shaped.num_rows + dropped
+        tr.counts.filtered += dropped
         duplicates += dropped
         if on_batch:
             on_batch(plan, tr, mapped)
-        scope = project.watermark_scope(plan.task)
         job = BatchWrite(
             tr.name,
             plan.destination_entity,
@@ -183,6 +206,54 @@ def _move_batches(
         if on_progress:
             on_progress(report)
     return duplicates
+
+
+def _read(
+    plan: TaskPlan, tr: TaskReport, project: ResolvedProject, tracker: WatermarkTracker | None
+) -> Iterator[tuple[pa.RecordBatch, str | None]]:
+    """Source batches, counted and held to maxRowsPerRun, each with the watermark it may
+    commit (see ``WatermarkTracker``)."""
+    limit = project.limits.max_rows_per_run
+    after = tracker.committed if tracker else None
+    for batch, last in _with_last(plan.read(after)):
+        tr.counts.read += batch.num_rows
+        if limit and tr.counts.read > limit:
+            raise SynclineError("MaxRowsPerRunExceeded", task=tr.name, limit=limit)
+        yield batch, tracker.observe(batch, last=last) if tracker else None
+
+
+def _query(
+    plan: TaskPlan,
+    sql: SqlStep,
+    tr: TaskReport,
+    source: Iterator[tuple[pa.RecordBatch, str | None]],
+    progress: Callable[[], None] | None,
+) -> Iterator[tuple[pa.RecordBatch, str | None]]:
+    """The SQL step's result over the whole source, in batches; only the final batch
+    carries a watermark: the one the source batches read so far may commit.
+
+    The source is read as DuckDB asks for it, so the watermark is known once the result
+    has ended. Rows the query removed are counted as filtered, rows it added beyond
+    those it read as ``added`` (see ``Counts``), once the result has ended.
+    """
+    safe: str | None = None
+
+    def feed() -> Iterator[pa.RecordBatch]:
+        nonlocal safe
+        for batch, mark in source:
+            safe = mark or safe
+            yield batch
+            if progress:
+                progress()
+
+    assert plan.source_schema is not None
+    returned = 0
+    for batch, last in _with_last(sql.run(plan.source_schema, feed(), plan.batch_size)):
+        returned += batch.num_rows
+        yield batch, safe if last else None
+    tr.query_rows = returned
+    tr.counts.filtered += max(tr.counts.read - returned, 0)
+    tr.counts.added += max(returned - tr.counts.read, 0)
 
 
 def _tracker(
@@ -213,7 +284,9 @@ def _check_totals(tr: TaskReport, project: ResolvedProject) -> None:
             "ConservationViolated", task=tr.name, read=c.read, accounted=c.accounted
         )
     rate = project.limits.max_error_rate
-    if rate is not None and c.read and c.failed / c.read > rate:
+    # the share of the rows the mappings saw: with a SQL step, the rows the query returned
+    seen = c.read if tr.query_rows is None else tr.query_rows
+    if rate is not None and seen and c.failed / seen > rate:
         raise SynclineError(
-            "MaxErrorRateExceeded", task=tr.name, failed=c.failed, read=c.read, limit=rate
+            "MaxErrorRateExceeded", task=tr.name, failed=c.failed, read=seen, limit=rate
         )

@@ -4,6 +4,10 @@ Incremental reads come ordered by the cursor. The last cursor value of a batch m
 continue into the next batch, so a batch commits the largest value *below* its last
 one; only the final batch commits its last value. A resumed run then re-reads at most
 the records sharing one cursor value, and upserts make re-reading harmless.
+
+With a SQL step the result's batches do not follow the source, so the runner keeps
+the mark of the last source batch the query read and commits it with the final result
+batch only (``engine.runner``).
 """
 
 from __future__ import annotations

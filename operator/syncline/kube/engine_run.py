@@ -3,28 +3,34 @@
 Whatever happens, the IntegrationRun ends in a finished result: a failure before
 any data moves (missing object, missing credential, validation) is recorded as
 Error with its catalog code, and the process exits non-zero so the Job fails too.
+
+Nothing this process publishes (the run's status, its log on stderr and in the log
+ConfigMap) shows a credential value: every text goes through one
+:class:`~syncline.redaction.Redactor` built, before anything else happens, from the
+pod's credential environment (exactly the ConnectionSet's credentials).
 """
 
 from __future__ import annotations
 
 import io
-import json
 import logging
 import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 from kubernetes import client
 
+from syncline.api.connection import credential_env_values
 from syncline.api.run import RunResult, Trigger
+from syncline.engine.logs import JsonLinesFormatter
 from syncline.engine.report import RunReport
 from syncline.engine.runner import run_project
 from syncline.errors import SynclineError
 from syncline.history.naming import effective_trigger
 from syncline.kube.resolve import Reader
 from syncline.kube.runrecord import RunRecord, now
+from syncline.redaction import NO_SECRETS, Redactor
 
 log = logging.getLogger("syncline.engine.run")
 
@@ -42,7 +48,8 @@ def execute(
     record = RunRecord(api, namespace, run_name, project, trigger)
     reader = Reader(api, namespace)
     started = now()
-    with captured_log() as buffer:
+    redactor = Redactor(credential_env_values(os.environ))
+    with captured_log(redactor) as buffer:
         try:
             model, last_result = reader.project(project)
             label = None if trigger is Trigger.SCHEDULE else trigger.value
@@ -54,11 +61,12 @@ def execute(
             report = run_project(
                 resolved,
                 full_refresh=full_refresh,
-                on_progress=lambda r: record.progress(r.to_status()),
+                on_progress=lambda r: record.progress(r.to_status(redactor)),
             )
-            result = _finish(record, report)
+            result = _finish(record, report, redactor)
         except Exception as exc:  # every failure must end the run record, not leave it Running
             err = exc if isinstance(exc, SynclineError) else _unexpected(run_name, exc)
+            err = redactor.error(err)
             log.error("run failed", extra={"code": err.code, "error": str(err)})
             if record.uid is None:
                 record.ensure(None, os.environ.get("SYNCLINE_JOB_NAME"))
@@ -70,8 +78,8 @@ def execute(
     return 1 if result is RunResult.ERROR else 0
 
 
-def _finish(record: RunRecord, report: RunReport) -> RunResult:
-    status = report.to_status()
+def _finish(record: RunRecord, report: RunReport, redactor: Redactor) -> RunResult:
+    status = report.to_status(redactor)
     record.finished(status)
     log.info(
         "run finished",
@@ -85,25 +93,10 @@ def _unexpected(run_name: str, exc: Exception) -> SynclineError:
     return SynclineError("RunFailed", name=run_name, detail=f"{type(exc).__name__}: {exc}"[:500])
 
 
-class JsonLines(logging.Formatter):
-    """One JSON object per log record: time, level, logger, message and structured extras."""
-
-    _STANDARD = set(vars(logging.makeLogRecord({})))
-
-    def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
-            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        entry.update({k: v for k, v in vars(record).items() if k not in self._STANDARD})
-        return json.dumps(entry, default=str)
-
-
 @contextmanager
-def captured_log() -> Iterator[io.StringIO]:
-    """Send Syncline's log as JSON lines to stderr and to a buffer kept as the run log."""
+def captured_log(redactor: Redactor = NO_SECRETS) -> Iterator[io.StringIO]:
+    """Send Syncline's log as JSON lines to stderr and to a buffer kept as the run log,
+    scrubbed of the secret values ``redactor`` knows."""
     buffer = io.StringIO()
     logger = logging.getLogger("syncline")
     handlers: list[logging.Handler] = [
@@ -111,7 +104,7 @@ def captured_log() -> Iterator[io.StringIO]:
         logging.StreamHandler(buffer),
     ]
     for handler in handlers:
-        handler.setFormatter(JsonLines())
+        handler.setFormatter(JsonLinesFormatter(redactor))
         logger.addHandler(handler)
     previous = logger.level
     logger.setLevel(logging.INFO)

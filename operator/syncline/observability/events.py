@@ -1,8 +1,11 @@
 """Kubernetes Events for transitions; event reasons are the Ready condition's reasons.
 
 Events go through kopf's poster (batched, retried, attached to the object), so they are
-only posted from inside the running operator. Messages are condition messages, which are
-built from catalog errors and never contain secret values.
+only posted from inside the running operator. Messages are condition messages built from
+catalog errors, and run results are the IntegrationRun's status message: both were
+scrubbed of credential values where the values were known (the Connection controller,
+the engine: ``syncline.redaction``), and a run's message never holds row values (row
+errors are not posted; their values are only in the rejects store).
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ def build(args: dict[str, object]) -> ResolvedProject:
             "name": "copy",
             "source": {"connection": "a", "entity": "src", "incremental": {"cursorField": "seq"}},
             "destination": {"connection": "b", "entity": args["destination"], "keys": ["id"]},
+            **({"query": args["query"]} if args.get("query") else {}),
         }
     )
     return ResolvedProject(

@@ -8,13 +8,14 @@ import pytest
 
 from syncline.api.connection import ConnectionSpec
 from syncline.controllers.connection import (
+    _failure,
     describe_endpoint,
     is_due,
     outcome_digest,
-    redact,
     required_credentials,
 )
 from syncline.errors import SynclineError
+from syncline.redaction import redact
 
 PG = ConnectionSpec.model_validate(
     {
@@ -47,12 +48,20 @@ def test_only_the_needed_keys_are_passed_on() -> None:
     }
 
 
-def test_redaction_removes_every_credential_value() -> None:
+def test_redaction_removes_every_credential_value_of_every_length() -> None:
     text = 'FATAL: password authentication failed for "app" using s3cr3t-canary'
     assert redact(text, ["s3cr3t-canary", "app"]) == (
-        'FATAL: password authentication failed for "app" using ***'
+        'FATAL: password authentication failed for "***" using ***'
     )
     assert redact("token abcdef in url", ["abcdef"]) == "token *** in url"
+
+
+def test_a_failure_keeps_its_code_and_loses_short_credential_values() -> None:
+    err = SynclineError("ConnectionUnreachable", endpoint="db:5432/ab", detail='role "ab" is gone')
+    verdict = _failure(err, ["ab", "pw"])
+    assert verdict.message == (
+        '2000 ConnectionUnreachable: Cannot reach db:5432/***: role "***" is gone'
+    )
 
 
 def test_endpoint_descriptions_never_show_user_info_or_query() -> None:

@@ -151,3 +151,50 @@ def test_dedupe_keeps_the_last_record_of_each_key() -> None:
     out, dropped = dedupe_last_wins(batch, ["k"])
     assert dropped == 2
     assert out.to_pydict() == {"k": [2, 3, 1], "v": ["b", "d", "e"]}
+
+
+def _row_errors(transforms: list[dict[str, Any]], source: str) -> list[Any]:
+    task = Task.model_validate(
+        {
+            "name": "t",
+            "mappings": [
+                {"destination": "id", "source": "id"},
+                {"destination": "out", "source": source, "transforms": transforms},
+            ],
+        }
+    )
+    ctx = MappingContext(
+        task=task,
+        keys=["id"],
+        destination_fields=None,
+        org_units=None,
+        source_alias="a",
+        destination_alias="b",
+    )
+    return map_batch(BATCH, ctx)[1]
+
+
+@pytest.mark.parametrize(
+    ("transforms", "source", "value", "code"),
+    [
+        ([{"type": "valueMap", "map": {"A": "active", "I": "inactive"}}], "status", "X", 2304),
+        ([{"type": "cast", "to": "float"}], "amount", "abc", 2300),
+    ],
+)
+def test_row_error_messages_name_the_field_and_keep_the_value_for_the_rejects_store(
+    transforms: list[dict[str, Any]], source: str, value: str, code: int
+) -> None:
+    (error,) = _row_errors(transforms, source)
+    public, stored = error.to_api(), error.to_store()
+    assert (public.code, public.field, public.key) == (code, "out", error.key)
+    assert public.message.startswith(f"{code} ")
+    assert "out" in public.message
+    assert repr(value) not in public.message
+    assert f"{value!r}" in stored.message
+    assert stored.message.startswith(public.message)
+    assert (stored.task, stored.key, stored.field, stored.code) == (
+        public.task,
+        public.key,
+        public.field,
+        public.code,
+    )

@@ -33,6 +33,7 @@ from syncline.engine.connectors.common import (
 from syncline.engine.connectors.pg_catalog import COLUMNS, TABLES, UNIQUE, type_name
 from syncline.engine.connectors.pg_copy import CopyStream, parse, select_list
 from syncline.errors import SynclineError
+from syncline.redaction import Redactor
 
 
 class PostgresConnector(Source, Sink):
@@ -67,6 +68,7 @@ class PostgresConnector(Source, Sink):
             "autocommit": True,
         }
         self._timeout = timeout_seconds
+        self._redactor = Redactor(credentials.values())
         self._conn: psycopg.Connection[Any] | None = None
 
     # -- connection ------------------------------------------------------------------
@@ -81,15 +83,17 @@ class PostgresConnector(Source, Sink):
         try:
             return psycopg.connect(**self._params)
         except psycopg.OperationalError as err:
-            raise self._classify(err, time.monotonic() - started) from None
+            # libpq's text may echo the user name or a DSN: no credential value leaves
+            raise self._redactor.error(self._classify(err, time.monotonic() - started)) from None
 
     def _classify(self, err: psycopg.OperationalError, elapsed: float) -> SynclineError:
-        text = str(err).lower()
+        said = str(err).strip()
+        text = said.lower()
         if getattr(err, "sqlstate", None) in ("28P01", "28000") or "authentication" in text:
             return SynclineError("AuthenticationFailed", endpoint=self.endpoint, secret=self.secret)
         if "timeout" in text or elapsed >= self._timeout * 0.9:
             return SynclineError("ConnectionTimeout", endpoint=self.endpoint, seconds=self._timeout)
-        detail = text.splitlines()[-1] if text else type(err).__name__
+        detail = said.splitlines()[-1] if said else type(err).__name__
         return SynclineError("ConnectionUnreachable", endpoint=self.endpoint, detail=detail)
 
     def check(self) -> None:

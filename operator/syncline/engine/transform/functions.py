@@ -2,7 +2,8 @@
 
 Each transform takes the column and returns the new column; a value it cannot
 convert becomes null in the column and a RowProblem for that row, so one bad
-value fails its row, never the batch.
+value fails its row, never the batch. The problem's message names the field; the value
+itself goes only to the rejects store.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from syncline.api.task import ArithmeticOp, CastTarget, Transform, TransformType
+from syncline.engine.rejects import with_value
 from syncline.engine.transform.problems import Problems, RowProblem, note
 from syncline.errors import SynclineError
 
@@ -59,9 +61,9 @@ def convert(arr: pa.Array, target: pa.DataType, ctx: Context) -> pa.Array:
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             values.append(None)
             message = SynclineError(
-                "ValueConversionFailed", field=ctx.field, value=value, target=str(target)
+                "ValueConversionFailed", field=ctx.field, target=str(target)
             ).message
-            note(ctx.problems, i, RowProblem(2300, ctx.field, message))
+            note(ctx.problems, i, RowProblem(2300, ctx.field, message, with_value(message, value)))
     return pa.array(values, type=target)
 
 
@@ -87,8 +89,8 @@ def _value_map(arr: pa.Array, t: Transform, ctx: Context) -> pa.Array:
         return pc.if_else(unmapped, pa.scalar(t.fallback), mapped)
     for i in pc.indices_nonzero(unmapped).to_pylist():
         value = text[i].as_py()
-        message = SynclineError("ValueNotMapped", field=ctx.field, value=value).message
-        note(ctx.problems, i, RowProblem(2304, ctx.field, message))
+        message = SynclineError("ValueNotMapped", field=ctx.field).message
+        note(ctx.problems, i, RowProblem(2304, ctx.field, message, with_value(message, value)))
     return mapped
 
 

@@ -1,7 +1,8 @@
 """Field mappings: build destination columns from source fields or constants.
 
 Rows with a problem (a value that does not convert, an unmapped value, an empty key)
-leave the batch as row errors; the rest continue to the sink.
+leave the batch as rejects (a public row error without values, and the stored form with
+them: ``syncline.engine.rejects``); the rest continue to the sink.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from syncline.api.run import RowError
 from syncline.api.task import Task
+from syncline.engine.rejects import Reject
 from syncline.engine.transform.functions import Context, apply_transform
 from syncline.engine.transform.problems import Problems, RowProblem, note
 from syncline.errors import SynclineError
@@ -32,8 +33,8 @@ class MappingContext:
     destination_alias: str
 
 
-def map_batch(batch: pa.RecordBatch, mc: MappingContext) -> tuple[pa.RecordBatch, list[RowError]]:
-    """The destination-shaped batch of good rows, and a row error per failed row."""
+def map_batch(batch: pa.RecordBatch, mc: MappingContext) -> tuple[pa.RecordBatch, list[Reject]]:
+    """The destination-shaped batch of good rows, and a reject per failed row."""
     problems: Problems = {}
     if mc.task.mappings:
         columns = {
@@ -77,13 +78,14 @@ def _mapped_column(
     return arr
 
 
-def _row_error(out: pa.RecordBatch, i: int, p: RowProblem, mc: MappingContext) -> RowError:
-    return RowError(
+def _row_error(out: pa.RecordBatch, i: int, p: RowProblem, mc: MappingContext) -> Reject:
+    return Reject(
         task=mc.task.name,
         key=key_text(out, i, mc.keys),
         field=p.field,
         code=p.code,
         message=p.message,
+        stored_message=p.stored_message or p.message,
     )
 
 

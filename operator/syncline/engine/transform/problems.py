@@ -7,11 +7,16 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class RowProblem:
-    """Why one row cannot be written: a catalog error name, the field, and a message."""
+    """Why one row cannot be written: a catalog code, the field, and a message.
+
+    ``message`` names the field, never a value (it is published); ``stored_message``,
+    when set, adds the value for the rejects store (see ``syncline.engine.rejects``).
+    """
 
     code: int
     field: str
     message: str
+    stored_message: str | None = None
 
 
 Problems = dict[int, RowProblem]
