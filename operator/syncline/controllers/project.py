@@ -157,7 +157,7 @@ def _hold(project: ProjectIdentity, body: Mapping[str, Any], verdict: Verdict) -
         kube.suspend_cronjob(project.namespace, name)
     paused = Verdict(
         reason=verdict.reason,
-        message=f"Scheduled runs are paused until this clears: {verdict.message}",
+        message=f"{verdict.message} (scheduled runs are paused until this clears)",
         errors=verdict.errors,
     )
     publish(kube.PROJECT, body, paused, {"cronJobRef": {"name": name}, "nextRunTime": None})

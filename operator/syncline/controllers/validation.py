@@ -140,13 +140,20 @@ def _catalog_errors(
 ) -> list[SynclineError]:
     """Aliases, entities and fields of every task against the member catalogs."""
     set_name = inputs.spec.connection_set_ref.name
-    catalogs = {alias: Catalog(obj) for alias, obj in inputs.connections.items()}
     errors: list[SynclineError] = []
+    # A member deleted a moment ago while the set still reads Ready: that may come back
+    # (2006, transient), and its empty catalog must not be reported as missing tables.
+    gone = sorted(alias for alias, obj in inputs.connections.items() if obj is None)
+    for alias in gone:
+        errors.append(SynclineError("ConnectionNotReady", name=alias, detail="it does not exist"))
+    catalogs = {a: Catalog(obj) for a, obj in inputs.connections.items() if obj is not None}
     for task in tasks:
         if task.source is None or task.destination is None:
             continue  # already reported as TaskIncomplete
         ends = []
         for part, end in (("source", task.source), ("destination", task.destination)):
+            if end.connection in gone:
+                continue
             if end.connection not in catalogs:
                 errors.append(
                     SynclineError(
