@@ -31,6 +31,7 @@ from syncline.api import GROUP, VERSION
 from syncline.devcluster.databases import PostgresServer
 from syncline.devcluster.environment import DevEnvironment
 from syncline.devcluster.process import free_ports
+from syncline.errors import SynclineError
 from syncline.kube.manual import start_run
 
 QUICKSTART_PORT = 55432
@@ -38,6 +39,7 @@ NAMESPACE = "default"
 SYSTEM_NAMESPACE = "syncline-system"
 METRICS_SERVICE = "syncline-operator-metrics"
 UPSTREAM_IMAGE = "ghcr.io/syncline/syncline"
+PENDING_RUN_EXISTS = 1670
 
 
 @dataclass(frozen=True)
@@ -67,13 +69,26 @@ def start_quickstart(
         say("waiting for the operator Deployment and the project")
         _wait(lambda: operator_available(api), 180, "the operator Deployment to be Available")
         _wait(lambda: _project_ready(api), 120, "the quickstart project to become Ready")
-        started = start_run(api, NAMESPACE, "crm-to-sales", token=f"quickstart-{int(time.time())}")
-        say(f"started run {started.run}; waiting for it to finish")
-        result = _wait(lambda: _run_result(api, started.run), 300, f"run {started.run}")
+        run = _run_once(api, say)
+        result = _wait(lambda: _run_result(api, run), 300, f"run {run}")
         metrics_ip = _service_ip(api, SYSTEM_NAMESPACE, METRICS_SERVICE)
     (metrics_port,) = free_ports(1)
     env.forward("metrics", into=[f"127.0.0.1:{metrics_port}={metrics_ip}:9464"])
-    return QuickstartResult(started.run, result, f"http://127.0.0.1:{metrics_port}/metrics")
+    return QuickstartResult(run, result, f"http://127.0.0.1:{metrics_port}/metrics")
+
+
+def _run_once(api: client.ApiClient, say: Callable[[str], None]) -> str:
+    """Start a run like ``syncline run-now``; if the schedule just started one, follow it."""
+    try:
+        started = start_run(api, NAMESPACE, "crm-to-sales", token=f"quickstart-{int(time.time())}")
+    except SynclineError as err:
+        if err.code != PENDING_RUN_EXISTS:
+            raise
+        run = str(err.params["run"])
+        say(f"the schedule has just started run {run}; waiting for it to finish")
+        return run
+    say(f"started run {started.run}; waiting for it to finish")
+    return started.run
 
 
 def install_overlay(
