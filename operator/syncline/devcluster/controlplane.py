@@ -99,10 +99,7 @@ class ControlPlane:
         """Poll url; fail fast, with the log's tail, if the component exits instead."""
 
         def ready() -> bool:
-            if not self.supervisor.status().get(name, False):
-                log = self.state_dir / "logs" / f"{name}.log"
-                tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:])
-                raise RuntimeError(f"{name} exited during start-up; log {log} ends:\n{tail}")
+            self.supervisor.ensure_running(name)
             if inside:
                 with self.netns.entered():
                     return _ok(url, context)

@@ -104,8 +104,7 @@ class DevEnvironment:
         self.supervisor.launch(component, argv, program="syncline.devcluster.forward")
 
         def listening() -> bool:
-            if not self.supervisor.status().get(component):
-                raise RuntimeError(f"{component} exited; see {self.state_dir}/logs")
+            self.supervisor.ensure_running(component)
             return all(_accepts(r) for r in into) and all(_accepts(r, self.netns) for r in out)
 
         wait_until(listening, READY_TIMEOUT, component, interval=0.05)
@@ -139,10 +138,7 @@ class DevEnvironment:
 
         def ready() -> bool:
             for component in ("containerd", "kubelet", "kube-proxy"):
-                if not self.supervisor.status().get(component):
-                    log = self.state_dir / "logs" / f"{component}.log"
-                    tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:])
-                    raise RuntimeError(f"{component} exited during start-up; {log} ends:\n{tail}")
+                self.supervisor.ensure_running(component)
             return _node_ready(core)
 
         wait_until(ready, READY_TIMEOUT, f"node {NODE_NAME} at {NODE_IP}", interval=0.2)

@@ -39,7 +39,6 @@ NAMESPACE = "default"
 SYSTEM_NAMESPACE = "syncline-system"
 METRICS_SERVICE = "syncline-operator-metrics"
 UPSTREAM_IMAGE = "ghcr.io/syncline/syncline"
-PENDING_RUN_EXISTS = 1670
 
 
 @dataclass(frozen=True)
@@ -82,7 +81,7 @@ def _run_once(api: client.ApiClient, say: Callable[[str], None]) -> str:
     try:
         started = start_run(api, NAMESPACE, "crm-to-sales", token=f"quickstart-{int(time.time())}")
     except SynclineError as err:
-        if err.code != PENDING_RUN_EXISTS:
+        if err.name != "PendingRunAlreadyExists":
             raise
         run = str(err.params["run"])
         say(f"the schedule has just started run {run}; waiting for it to finish")

@@ -72,6 +72,16 @@ class Supervisor:
         state["info"].update(info)
         self._write(state)
 
+    def ensure_running(self, name: str) -> None:
+        """Raise, with the tail of its log, if the component ``name`` has exited: a start-up
+        wait should fail at once with the reason, not time out."""
+        if self.status().get(name, False):
+            return
+        log = self.state_dir / "logs" / f"{name}.log"
+        lines = log.read_text(errors="replace").splitlines() if log.exists() else []
+        tail = "\n".join(lines[-15:])
+        raise RuntimeError(f"{name} exited during start-up; log {log} ends:\n{tail}")
+
     def status(self) -> dict[str, bool]:
         """Each recorded component's name and whether its process is alive."""
         return {c["name"]: is_alive(c["pid"]) for c in self.read()["components"]}

@@ -10,12 +10,12 @@ SANDBOX: dict[str, str | bool | int] = {
     "autoinstall_known_extensions": False,
     "autoload_known_extensions": False,
     "threads": 1,
-    "lock_configuration": True,
 }
 """Settings fixed when a connection opens. External access off means no file, network,
 extension or attached database, and no Python replacement scans: a query sees only the
-Arrow tables registered on it. The lock makes a ``SET`` in the query fail, so the query
-cannot switch any of it back on. One thread: the engine parallelises by task, not here."""
+Arrow tables registered on it. ``lock_configuration``, always given last, makes a ``SET``
+in the query fail, so the query cannot switch any of it back on. One thread: the engine
+parallelises by task, not here."""
 
 
 def sandboxed_connection(**settings: str) -> duckdb.DuckDBPyConnection:
@@ -32,9 +32,7 @@ def sandboxed_connection(**settings: str) -> duckdb.DuckDBPyConnection:
     # DuckDB applies the options in this order and refuses a temp_directory given before
     # enable_external_access (2.0): sandbox first, then the settings, the lock last.
     config: dict[str, str | bool | int | float | list[str]]
-    config = {k: v for k, v in SANDBOX.items() if k != "lock_configuration"}
-    config.update(settings)
-    config["lock_configuration"] = SANDBOX["lock_configuration"]
+    config = {**SANDBOX, **settings, "lock_configuration": True}
     return duckdb.connect(":memory:", config=config)
 
 

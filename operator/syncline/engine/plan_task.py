@@ -79,7 +79,7 @@ def prepare_task(project: ResolvedProject, task: Task, *, dry_run: bool = False)
         raise SynclineError("TaskIncomplete", task=task.name, field=field)
     src = _member(project, task.source.connection, "source.connection")
     dst = _member(project, task.destination.connection, "destination.connection")
-    opened: list[Connector] = []
+    opened: list[Connector | SqlStep] = []  # closed again if planning fails
     try:
         source = open_source(
             src.spec, src.credentials, timeout_seconds=src.spec.options.connect_timeout_seconds
@@ -91,7 +91,10 @@ def prepare_task(project: ResolvedProject, task: Task, *, dry_run: bool = False)
         opened.append(sink)
         if dry_run:
             sink.rollback_only()
-        return _plan(project, task, source, sink, src, dst)
+        sql = SqlStep(task.name, task.query) if task.query else None
+        if sql is not None:
+            opened.append(sql)  # its DuckDB and its spill directory
+        return _plan(project, task, source, sink, src, dst, sql)
     except BaseException:
         for connector in opened:
             if isinstance(connector, Sink):
@@ -101,24 +104,6 @@ def prepare_task(project: ResolvedProject, task: Task, *, dry_run: bool = False)
 
 
 def _plan(
-    project: ResolvedProject,
-    task: Task,
-    source: Source,
-    sink: Sink,
-    src: ResolvedConnection,
-    dst: ResolvedConnection,
-) -> TaskPlan:
-    assert task.source is not None
-    sql = SqlStep(task.name, task.query) if task.query else None
-    try:
-        return _plan_with(project, task, source, sink, src, dst, sql)
-    except BaseException:
-        if sql:
-            sql.close()  # its DuckDB and its spill directory
-        raise
-
-
-def _plan_with(
     project: ResolvedProject,
     task: Task,
     source: Source,

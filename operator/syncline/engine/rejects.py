@@ -35,18 +35,15 @@ class Reject:
 
     def to_api(self) -> RowError:
         """The public row error (status, report, CLI)."""
-        return RowError(
-            task=self.task, key=self.key, field=self.field, code=self.code, message=self.message
-        )
+        return self._row_error(self.message)
 
     def to_store(self) -> RowError:
         """The row error as the rejects store keeps it."""
+        return self._row_error(self.stored_message)
+
+    def _row_error(self, message: str) -> RowError:
         return RowError(
-            task=self.task,
-            key=self.key,
-            field=self.field,
-            code=self.code,
-            message=self.stored_message,
+            task=self.task, key=self.key, field=self.field, code=self.code, message=message
         )
 
 

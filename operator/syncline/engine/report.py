@@ -83,12 +83,10 @@ class TaskReport:
     query_rows: int | None = None
     """Rows the SQL step returned (None without one, or before its result ended)."""
 
-    def record_row_errors(self, errors: Sequence[Reject | RowError]) -> None:
+    def record_row_errors(self, rejects: Sequence[Reject]) -> None:
         """Keep the public form (no values) of the first rejects, up to the sample size."""
         room = MAX_ROW_ERROR_SAMPLES - len(self.row_errors)
-        self.row_errors.extend(
-            e.to_api() if isinstance(e, Reject) else e for e in errors[: max(room, 0)]
-        )
+        self.row_errors.extend(r.to_api() for r in rejects[: max(room, 0)])
 
     def to_api(self, redactor: Redactor = NO_SECRETS) -> TaskResult:
         return TaskResult(

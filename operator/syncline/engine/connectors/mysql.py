@@ -35,7 +35,6 @@ from syncline.engine.connectors.common import (
     rows_to_batch,
 )
 from syncline.errors import SynclineError
-from syncline.redaction import Redactor
 
 _SAVEPOINTS = count()
 _ACCESS_DENIED = (1044, 1045, 1698)
@@ -76,7 +75,6 @@ class MySQLConnector(Source, Sink):
             "init_command": "SET time_zone = '+00:00'",
         }
         self._timeout = timeout_seconds
-        self._redactor = Redactor(credentials.values())
         self._conn: pymysql.connections.Connection[Any] | None = None
         self._tables_ready = False
 
@@ -87,9 +85,8 @@ class MySQLConnector(Source, Sink):
             try:
                 conn = pymysql.connect(**self._params, read_timeout=self._timeout)
             except pymysql.err.OperationalError as err:
-                # the server's text names the user: no credential value leaves
-                failure = self._classify(err, time.monotonic() - started)
-                raise self._redactor.error(failure) from None
+                # the server's text names the user: whoever publishes it scrubs it
+                raise self._classify(err, time.monotonic() - started) from None
             # The handshake is bounded by the timeout (a silent server is 2003); queries
             # are not: a long merge is not a dead server. PyMySQL re-reads this per read.
             conn._read_timeout = None  # type: ignore[attr-defined]

@@ -33,7 +33,6 @@ from syncline.engine.connectors.common import (
 from syncline.engine.connectors.pg_catalog import COLUMNS, TABLES, UNIQUE, type_name
 from syncline.engine.connectors.pg_copy import CopyStream, parse, select_list
 from syncline.errors import SynclineError
-from syncline.redaction import Redactor
 
 
 class PostgresConnector(Source, Sink):
@@ -68,7 +67,6 @@ class PostgresConnector(Source, Sink):
             "autocommit": True,
         }
         self._timeout = timeout_seconds
-        self._redactor = Redactor(credentials.values())
         self._conn: psycopg.Connection[Any] | None = None
 
     # -- connection ------------------------------------------------------------------
@@ -83,8 +81,9 @@ class PostgresConnector(Source, Sink):
         try:
             return psycopg.connect(**self._params)
         except psycopg.OperationalError as err:
-            # libpq's text may echo the user name or a DSN: no credential value leaves
-            raise self._redactor.error(self._classify(err, time.monotonic() - started)) from None
+            # libpq's text may echo the user name: whoever publishes it scrubs it
+            # (syncline.redaction, at the report, the log and the Connection status)
+            raise self._classify(err, time.monotonic() - started) from None
 
     def _classify(self, err: psycopg.OperationalError, elapsed: float) -> SynclineError:
         said = str(err).strip()
