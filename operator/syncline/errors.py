@@ -173,6 +173,14 @@ CATALOG: tuple[ErrorSpec, ...] = (
         "Connection {name} has {count} entities; status lists the first {limit}.",
     ),
     _e(2011, "QueryFailed", 502, C.CONNECTION, "{connection} failed a query: {detail}"),
+    _e(
+        2012,
+        "TlsNotOffered",
+        502,
+        C.CONNECTION,
+        "{endpoint} does not offer TLS, which sslMode {mode} requires: enable TLS on the"
+        " server, or set spec.options.sslMode to prefer or disable on a network you trust.",
+    ),
     # -- secrets: 2100-2199 -----------------------------------------------------------
     _e(2100, "SecretNotFound", 404, C.SECRET, "Secret {name} does not exist in {namespace}."),
     _e(
@@ -184,6 +192,14 @@ CATALOG: tuple[ErrorSpec, ...] = (
     ),
     _e(2102, "SecretForbidden", 403, C.SECRET, "Not allowed to read Secret {name}."),
     _e(2103, "CredentialMissing", 400, C.SECRET, "Credential {key} for {connection} is not set."),
+    _e(
+        2104,
+        "SecretNotReadableByWriter",
+        403,
+        C.SECRET,
+        "{user} may not read Secret {name} in {namespace}, so may not point a Connection at it"
+        " (Syncline sends its credentials to the Connection's endpoint).",
+    ),
     # -- mappings and validation before data moves: 2200-2299 -------------------------
     _e(
         2200,

@@ -24,6 +24,8 @@ import psycopg
 import pymysql
 from psycopg import sql
 
+from syncline.devcluster.pki import CertPair, database_server_pair
+
 LOOPBACK = "127.0.0.1"
 SAFE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
@@ -92,16 +94,27 @@ class _Server:
 
     host = LOOPBACK
 
-    def __init__(self, base_dir: Path, port: int | None = None) -> None:
+    def __init__(self, base_dir: Path, port: int | None = None, *, tls: bool = True) -> None:
         self.base_dir = Path(base_dir)
         self._fixed_port = port
+        self.tls = tls
+        """Offer TLS (a self-signed certificate), as a production server would."""
         self.port = 0
         self.admin_dsn = ""
+
+    def _tls_pair(self) -> CertPair:
+        return database_server_pair(self.base_dir / "tls")
 
     def start(self) -> None:
         raise NotImplementedError
 
     def stop(self) -> None:
+        raise NotImplementedError
+
+    def create_database(self, name: str, user: str, password: str) -> None:
+        raise NotImplementedError
+
+    def access(self, name: str, user: str, password: str) -> DatabaseAccess:
         raise NotImplementedError
 
     def __enter__(self) -> Self:
@@ -122,8 +135,8 @@ class PostgresServer(_Server):
 
     ADMIN_USER = "postgres"
 
-    def __init__(self, base_dir: Path, port: int | None = None) -> None:
-        super().__init__(base_dir, port)
+    def __init__(self, base_dir: Path, port: int | None = None, *, tls: bool = True) -> None:
+        super().__init__(base_dir, port, tls=tls)
         self._admin_password = os.urandom(12).hex()
         self._run_as = UNPRIVILEGED_USER if os.geteuid() == 0 else None
 
@@ -151,6 +164,11 @@ class PostgresServer(_Server):
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
             "-c max_connections=100"
         )
+        if self.tls:
+            pair = self._tls_pair()
+            for path in (pair.cert.parent, pair.cert, pair.key):
+                self._hand_over(path)
+            options += f" -c ssl=on -c ssl_cert_file={pair.cert} -c ssl_key_file={pair.key}"
         subprocess.run(
             self._cmd(
                 str(PG_BIN / "pg_ctl"),
@@ -251,8 +269,8 @@ class MariaDBServer(_Server):
 
     ADMIN_USER = "syncline_admin"
 
-    def __init__(self, base_dir: Path, port: int | None = None) -> None:
-        super().__init__(base_dir, port)
+    def __init__(self, base_dir: Path, port: int | None = None, *, tls: bool = True) -> None:
+        super().__init__(base_dir, port, tls=tls)
         self._admin_password = os.urandom(12).hex()
         self._proc: subprocess.Popen[bytes] | None = None
 
@@ -307,6 +325,9 @@ class MariaDBServer(_Server):
         ]
         if os.geteuid() == 0:
             args.append("--user=root")
+        if self.tls:
+            pair = self._tls_pair()
+            args += [f"--ssl-cert={pair.cert}", f"--ssl-key={pair.key}"]
         self._proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         _wait_for_port(self.port, self._proc, self.log_file)
         self._create_admin()

@@ -207,3 +207,24 @@ def load_pki(directory: Path) -> Pki:
         sa_public=directory / "sa.pub",
         sa_private=directory / "sa.key",
     )
+
+
+def database_server_pair(directory: Path) -> CertPair:
+    """A self-signed certificate for a local database server, so its clients can (and,
+    off loopback, must) negotiate TLS. Created once per directory."""
+    pair = CertPair(directory / "server.crt", directory / "server.key")
+    if pair.cert.exists() and pair.key.exists():
+        return pair
+    directory.mkdir(parents=True, exist_ok=True)
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = _name("syncline-dev-database")
+    names: list[x509.GeneralName] = [x509.DNSName("localhost")]
+    names += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in ("127.0.0.1", NODE_IP)]
+    cert = (
+        _builder(subject, subject, key.public_key())
+        .add_extension(x509.SubjectAlternativeName(names), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    pair.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    _write_key(pair.key, key)
+    return pair

@@ -10,6 +10,7 @@ transaction begins, never inside one.
 
 from __future__ import annotations
 
+import ssl
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -34,10 +35,26 @@ from syncline.engine.connectors.common import (
     quote_ident,
     rows_to_batch,
 )
+from syncline.engine.connectors.tls import SslMode, ssl_mode
 from syncline.errors import SynclineError
 
 _SAVEPOINTS = count()
 _ACCESS_DENIED = (1044, 1045, 1698)
+_TLS_NOT_OFFERED = 2026  # CR_SSL_CONNECTION_ERROR: "SSL is required but the server doesn't ..."
+
+
+def _tls_params(mode: SslMode) -> dict[str, Any]:
+    """PyMySQL's arguments for a PostgreSQL-style sslMode (PyMySQL prefers TLS by default)."""
+    if mode == "disable":
+        return {"ssl_disabled": True}
+    if mode in ("allow", "prefer"):
+        return {}
+    context = ssl.create_default_context()  # system CAs, hostname checked: verify-full
+    if mode != "verify-full":
+        context.check_hostname = False
+    if mode == "require":
+        context.verify_mode = ssl.CERT_NONE  # encrypted, identity unchecked (libpq's require)
+    return {"ssl": context}  # a context makes PyMySQL refuse a server without TLS
 
 
 def _q(name: str) -> str:
@@ -63,6 +80,7 @@ class MySQLConnector(Source, Sink):
         self.database = ep.database or ""
         self.endpoint = f"{ep.host}:{ep.port or 3306}/{self.database}"
         self.secret = spec.credentials.secret_ref.name if spec.credentials else "-"
+        self.ssl_mode = ssl_mode(spec)
         self._params: dict[str, Any] = {
             "host": ep.host,
             "port": ep.port or 3306,
@@ -73,6 +91,7 @@ class MySQLConnector(Source, Sink):
             "autocommit": True,
             "charset": "utf8mb4",
             "init_command": "SET time_zone = '+00:00'",
+            **_tls_params(self.ssl_mode),
         }
         self._timeout = timeout_seconds
         self._conn: pymysql.connections.Connection[Any] | None = None
@@ -97,6 +116,8 @@ class MySQLConnector(Source, Sink):
         code = err.args[0] if err.args else 0
         if code in _ACCESS_DENIED:
             return SynclineError("AuthenticationFailed", endpoint=self.endpoint, secret=self.secret)
+        if code == _TLS_NOT_OFFERED:
+            return SynclineError("TlsNotOffered", endpoint=self.endpoint, mode=self.ssl_mode)
         text = str(err.args[1] if len(err.args) > 1 else err)
         if "timed out" in text or elapsed >= self._timeout * 0.9:
             return SynclineError("ConnectionTimeout", endpoint=self.endpoint, seconds=self._timeout)

@@ -32,6 +32,7 @@ from syncline.engine.connectors.common import (
 )
 from syncline.engine.connectors.pg_catalog import COLUMNS, TABLES, UNIQUE, type_name
 from syncline.engine.connectors.pg_copy import CopyStream, parse, select_list
+from syncline.engine.connectors.tls import ssl_mode
 from syncline.errors import SynclineError
 
 
@@ -55,6 +56,7 @@ class PostgresConnector(Source, Sink):
         self.schema = ep.schema_name or "public"
         self.endpoint = f"{ep.host}:{ep.port or 5432}/{ep.database}"
         self.secret = spec.credentials.secret_ref.name if spec.credentials else "-"
+        self.ssl_mode = ssl_mode(spec)
         self._params: dict[str, Any] = {
             "host": ep.host,
             "port": ep.port or 5432,
@@ -62,7 +64,7 @@ class PostgresConnector(Source, Sink):
             "user": credentials.get("username", ""),
             "password": credentials.get("password", ""),
             "connect_timeout": max(1, int(timeout_seconds)),
-            "sslmode": spec.options.ssl_mode or "prefer",
+            "sslmode": self.ssl_mode,
             "options": "-c TimeZone=UTC",
             "autocommit": True,
         }
@@ -90,6 +92,8 @@ class PostgresConnector(Source, Sink):
         text = said.lower()
         if getattr(err, "sqlstate", None) in ("28P01", "28000") or "authentication" in text:
             return SynclineError("AuthenticationFailed", endpoint=self.endpoint, secret=self.secret)
+        if "does not support ssl" in text:
+            return SynclineError("TlsNotOffered", endpoint=self.endpoint, mode=self.ssl_mode)
         if "timeout" in text or elapsed >= self._timeout * 0.9:
             return SynclineError("ConnectionTimeout", endpoint=self.endpoint, seconds=self._timeout)
         detail = said.splitlines()[-1] if said else type(err).__name__
