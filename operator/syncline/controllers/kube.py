@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,7 @@ from kubernetes.client.exceptions import ApiException
 
 from syncline.api.base import GROUP, VERSION
 from syncline.errors import SynclineError
+from syncline.kube import client as kube_client
 
 FIELD_MANAGER = "syncline"
 _lock = threading.Lock()
@@ -37,6 +39,7 @@ CONNECTION_SET = Kind("ConnectionSet", "connectionsets")
 TEMPLATE = Kind("IntegrationTemplate", "integrationtemplates")
 CLUSTER_TEMPLATE = Kind("ClusterIntegrationTemplate", "clusterintegrationtemplates", False)
 PROJECT = Kind("IntegrationProject", "integrationprojects")
+RUN = Kind("IntegrationRun", "integrationruns")
 KINDS = {k.kind: k for k in (CONNECTION, CONNECTION_SET, TEMPLATE, CLUSTER_TEMPLATE, PROJECT)}
 
 
@@ -92,6 +95,18 @@ def patch_status(kind: Kind, namespace: str | None, name: str, status: dict[str,
         )
     else:
         api.patch_cluster_custom_object_status(GROUP, VERSION, kind.plural, name, body)
+
+
+def update_status(
+    kind: Kind,
+    namespace: str | None,
+    name: str,
+    decide: Callable[[dict[str, Any]], dict[str, Any] | None],
+) -> dict[str, Any] | None:
+    """Read-decide-write under optimistic concurrency (see syncline.kube.client):
+    for status computed from what is there (conditions lists, totals, "still open?")."""
+    where = kube_client.StatusAddress(kind.plural, namespace if kind.namespaced else None, name)
+    return kube_client.update_status(_custom(), where, decide)
 
 
 def annotate(kind: Kind, namespace: str | None, name: str, annotations: dict[str, str]) -> None:

@@ -23,11 +23,17 @@ def publish(
     Returns True when the Ready condition changed (dependents may need to re-check).
     """
     meta = body["metadata"]
-    previous = list((body.get("status") or {}).get("conditions") or [])
     generation = meta.get("generation")
-    conditions = summarize(verdict, generation, previous, datetime.now(UTC))
-    status = {**fields, "observedGeneration": generation, "conditions": conditions}
-    kube.patch_status(kind, meta.get("namespace"), meta["name"], status)
+    # Conditions are written whole, so they are computed from the object as it is at the
+    # write (a run's LastRunSucceeded may have landed since this reconcile began).
+    previous = list((body.get("status") or {}).get("conditions") or [])
+
+    def with_conditions(current: dict[str, Any]) -> dict[str, Any]:
+        previous[:] = (current.get("status") or {}).get("conditions") or []
+        conditions = summarize(verdict, generation, previous, datetime.now(UTC))
+        return {**fields, "observedGeneration": generation, "conditions": conditions}
+
+    kube.update_status(kind, meta.get("namespace"), meta["name"], with_conditions)
     RECORDER.condition(
         kind.kind, meta.get("namespace") or "", meta["name"], "Ready", str(verdict.ready)
     )

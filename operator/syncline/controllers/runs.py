@@ -87,61 +87,57 @@ def failure_of_job(job: dict[str, Any]) -> SynclineError | None:
 
 
 def close_failed_run(job: dict[str, Any], error: SynclineError) -> None:
-    """Record a failed Job's run as Error unless the engine already finished it."""
+    """Record a failed Job's run as Error unless the run already finished (the engine
+    may write its own result at the same moment: the write is conditional)."""
     meta = job["metadata"]
-    try:
-        run = _custom().get_namespaced_custom_object(
-            GROUP, VERSION, meta["namespace"], RUNS, meta["name"]
-        )
-    except ApiException as err:
-        if err.status == 404:
-            return
-        raise
-    result = RunResult((run.get("status") or {}).get("result", RunResult.PENDING.value))
-    if result.finished:
-        return
-    status = error_status(error, datetime.now(UTC))
-    try:
-        _custom().patch_namespaced_custom_object_status(
-            GROUP, VERSION, meta["namespace"], RUNS, meta["name"], {"status": status}
-        )
-    except ApiException as err:
-        if err.status != 404:  # deleted meanwhile (its project went): nothing to close
-            raise
+
+    def unless_finished(run: dict[str, Any]) -> dict[str, Any] | None:
+        result = RunResult((run.get("status") or {}).get("result", RunResult.PENDING.value))
+        return None if result.finished else error_status(error, datetime.now(UTC))
+
+    kube.update_status(kube.RUN, meta["namespace"], meta["name"], unless_finished)
 
 
 def fold_into_project(run_body: dict[str, Any]) -> None:
-    """Update the project's lastRun/totals/LastRunSucceeded from a newer finished run."""
+    """Update the project's lastRun/totals/LastRunSucceeded from a newer finished run.
+
+    Totals are a running sum and conditions a whole list, both computed from the
+    project as read: the write is conditional on nothing having changed since.
+    """
     run = IntegrationRun.model_validate(run_body)
     namespace = run.metadata.namespace or ""
-    project = kube.get_object(kube.PROJECT, namespace, run.spec.project_ref.name)
-    if project is None or run.status is None:
+    if run.status is None:
         return
-    raw_status = project.get("status") or {}
-    status = IntegrationProjectStatus.model_validate(
-        {k: v for k, v in raw_status.items() if k != "conditions"}
-    )
-    if not is_newer(run, status):
+    finished = run.status
+
+    def folded(project: dict[str, Any]) -> dict[str, Any] | None:
+        raw_status = project.get("status") or {}
+        status = IntegrationProjectStatus.model_validate(
+            {k: v for k, v in raw_status.items() if k != "conditions"}
+        )
+        if not is_newer(run, status):
+            return None
+        fields: dict[str, Any] = {
+            "lastRun": last_run_of(run).to_wire(),
+            "totals": add_to_totals(status.totals, run).to_wire(),
+            "conditions": last_run_condition(
+                raw_status.get("conditions") or [],
+                finished.result.value,
+                finished.message or "",
+                datetime.now(UTC),
+            ),
+        }
+        if succeeded(finished.result) and finished.completion_time:
+            fields["lastSuccessfulTime"] = rfc3339(finished.completion_time)
+        if finished.start_time:
+            fields["lastScheduleTime"] = rfc3339(finished.start_time)
+        return fields
+
+    project = kube.update_status(kube.PROJECT, namespace, run.spec.project_ref.name, folded)
+    if project is None:
         return
-    fields: dict[str, Any] = {
-        "lastRun": last_run_of(run).to_wire(),
-        "totals": add_to_totals(status.totals, run).to_wire(),
-        "conditions": last_run_condition(
-            raw_status.get("conditions") or [],
-            run.status.result.value,
-            run.status.message or "",
-            datetime.now(UTC),
-        ),
-    }
-    if succeeded(run.status.result) and run.status.completion_time:
-        fields["lastSuccessfulTime"] = rfc3339(run.status.completion_time)
-    if run.status.start_time:
-        fields["lastScheduleTime"] = rfc3339(run.status.start_time)
-    kube.patch_status(kube.PROJECT, namespace, run.spec.project_ref.name, fields)
     _record_metrics(run, namespace)
-    post_run_result(
-        project, run.metadata.name or "", run.status.result.value, run.status.message or ""
-    )
+    post_run_result(project, run.metadata.name or "", finished.result.value, finished.message or "")
     request_reconcile(
         kube.PROJECT, namespace, run.spec.project_ref.name, f"run:{run.metadata.name}"
     )

@@ -14,12 +14,11 @@ from typing import Any
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from syncline.api import GROUP, VERSION
 from syncline.api.run import RunResult, Trigger
 from syncline.errors import SynclineError
 from syncline.history.naming import PROJECT_LABEL, manual_job_name, run_name_for_job
 from syncline.history.records import error_status
-from syncline.kube.client import loosely
+from syncline.kube.client import StatusAddress, loosely, update_status
 from syncline.scheduling.cronjob import build_job_from_cronjob, cronjob_name
 
 RUNS = "integrationruns"
@@ -76,20 +75,17 @@ def start_run(
 def fail_run(api: client.ApiClient, namespace: str, run: str, user: str) -> None:
     """Mark a stuck Pending/Running run as Error and stop its Job (and so its pod)."""
     custom = client.CustomObjectsApi(api)
-    try:
-        obj: Any = custom.get_namespaced_custom_object(GROUP, VERSION, namespace, RUNS, run)
-    except ApiException as err:
-        if err.status == 404:
-            raise SynclineError("RunNotFound", name=run) from err
-        raise
-    result = obj.get("status", {}).get("result", RunResult.PENDING.value)
-    if RunResult(result).finished:
-        raise SynclineError("RunCannotBeCancelled", name=run, result=result)
     marked = SynclineError("RunMarkedFailed", name=run, user=user)
-    status = error_status(marked, datetime.now(UTC))
-    custom.patch_namespaced_custom_object_status(
-        GROUP, VERSION, namespace, RUNS, run, {"status": status}
-    )
+
+    def unless_finished(current: dict[str, Any]) -> dict[str, Any]:
+        result = (current.get("status") or {}).get("result", RunResult.PENDING.value)
+        if RunResult(result).finished:  # also when the engine finished it a moment ago
+            raise SynclineError("RunCannotBeCancelled", name=run, result=result)
+        return error_status(marked, datetime.now(UTC))
+
+    obj = update_status(custom, StatusAddress(RUNS, namespace, run), unless_finished)
+    if obj is None:
+        raise SynclineError("RunNotFound", name=run)
     job = obj.get("spec", {}).get("jobRef", {}).get("name")
     if job:
         try:

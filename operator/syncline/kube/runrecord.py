@@ -2,11 +2,15 @@
 
 The run is named after its Job, so whoever creates it first (this engine or the
 operator watching Jobs) wins and the other sees AlreadyExists: exactly one run per Job.
-Progress patches are throttled so a fast run does not flood the API server.
+Progress patches are throttled so a fast run does not flood the API server, and are
+best effort: a run goes on while the API server restarts. The calls that must land (the
+run created, started, finished) ride out a brief outage; the final result is written
+under optimistic concurrency, so it never overwrites a result someone else wrote first.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -19,8 +23,9 @@ from syncline.api.run import IntegrationRunStatus, RunResult, Trigger
 from syncline.errors import SynclineError
 from syncline.history.naming import PROJECT_LABEL, log_config_map_name
 from syncline.history.records import error_status, rfc3339, run_manifest, succeeded_condition
-from syncline.kube.client import loosely
+from syncline.kube.client import StatusAddress, loosely, through_outages, update_status
 
+log = logging.getLogger(__name__)
 PLURAL = "integrationruns"
 MAX_LOG_BYTES = 900_000
 """A ConfigMap holds at most 1 MiB; the log keeps its head and tail within this."""
@@ -53,42 +58,56 @@ class RunRecord:
         """Create the run unless it exists; either way remember its uid."""
         body = run_manifest(self.name, self.project, self.trigger.value, project_uid, job_name)
         try:
-            created: Any = self.custom.create_namespaced_custom_object(
-                GROUP, VERSION, self.namespace, PLURAL, body
+            created: Any = through_outages(
+                lambda: self.custom.create_namespaced_custom_object(
+                    GROUP, VERSION, self.namespace, PLURAL, body
+                ),
+                "create run",
             )
         except ApiException as err:
             if err.status != 409:
                 raise
-            created = self.custom.get_namespaced_custom_object(
-                GROUP, VERSION, self.namespace, PLURAL, self.name
+            created = through_outages(
+                lambda: self.custom.get_namespaced_custom_object(
+                    GROUP, VERSION, self.namespace, PLURAL, self.name
+                ),
+                "read run",
             )
         self.uid = created["metadata"]["uid"]
 
     def started(self) -> None:
-        self._patch({"result": RunResult.RUNNING.value, "startTime": rfc3339(now())})
+        status = {"result": RunResult.RUNNING.value, "startTime": rfc3339(now())}
+        through_outages(lambda: self._patch(status), "start run")
 
     def progress(self, status: IntegrationRunStatus) -> None:
-        """Running with the counts so far, at most once per ``progress_interval``."""
+        """Running with the counts so far, at most once per ``progress_interval``; a
+        progress write that fails is skipped (the next one, or the result, follows)."""
         if time.monotonic() - self._last_progress < self.progress_interval:
             return
         self._last_progress = time.monotonic()
-        self._patch(_without_timing(status, RunResult.RUNNING))
+        try:
+            self._patch(_without_timing(status, RunResult.RUNNING))
+        except Exception as err:  # an API outage must not stop the data moving
+            log.warning("progress not recorded", extra={"error": type(err).__name__})
 
     def finished(self, status: IntegrationRunStatus) -> None:
-        """The final result, unless someone ended the run meanwhile (`syncline runs fail`)."""
-        current: Any = self.custom.get_namespaced_custom_object(
-            GROUP, VERSION, self.namespace, PLURAL, self.name
-        )
-        if (current.get("status") or {}).get("result") == RunResult.ERROR.value:
-            return
+        """The final result, unless the run was ended meanwhile (`syncline runs fail`,
+        or the operator closing it)."""
         wire = status.model_dump(mode="json", by_alias=True, exclude_none=True)
         wire.setdefault("completionTime", rfc3339(now()))
         wire["conditions"] = [succeeded_condition(status.result, status.message or "", now())]
-        self._patch(wire)
+        self._close(wire)
 
     def failed(self, error: SynclineError, started: datetime) -> None:
         """The run could not run at all (validation, connection, missing credential)."""
-        self._patch(error_status(error, now(), started))
+        self._close(error_status(error, now(), started))
+
+    def _close(self, final: dict[str, Any]) -> None:
+        def unless_ended(current: dict[str, Any]) -> dict[str, Any] | None:
+            result = (current.get("status") or {}).get("result", RunResult.PENDING.value)
+            return None if RunResult(result).finished else final
+
+        update_status(self.custom, StatusAddress(PLURAL, self.namespace, self.name), unless_ended)
 
     def store_log(self, text: str) -> None:
         """Keep the full run log in a ConfigMap owned by the run (deleted with it)."""
@@ -108,13 +127,16 @@ class RunRecord:
             },
             "data": {"run.log": _bounded(text)},
         }
+        core = loosely(self.core)
         try:
-            loosely(self.core).create_namespaced_config_map(self.namespace, body)
+            through_outages(lambda: core.create_namespaced_config_map(self.namespace, body), "log")
         except ApiException as err:
             if err.status != 409:
                 raise
-            loosely(self.core).patch_namespaced_config_map(name, self.namespace, body)
-        self._patch({"logRef": name})
+            through_outages(
+                lambda: core.patch_namespaced_config_map(name, self.namespace, body), "log"
+            )
+        through_outages(lambda: self._patch({"logRef": name}), "log reference")
 
     def _patch(self, status: dict[str, Any]) -> None:
         self.custom.patch_namespaced_custom_object_status(
