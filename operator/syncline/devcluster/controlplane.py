@@ -71,6 +71,8 @@ class ControlPlane:
         self.state_dir = supervisor.state_dir
         self.bin_dir = bin_dir
         self.pki: Pki | None = None
+        self._apiserver_argv: list[str] = []
+        self._server = ""
 
     def start(self) -> Endpoints:
         """Start everything and return once the API server is ready; ~seconds when cached."""
@@ -92,6 +94,15 @@ class ControlPlane:
         endpoints = Endpoints(server=server, kubeconfig=kubeconfig, etcd=etcd)
         self.supervisor.set_info(server=server, kubeconfig=str(kubeconfig))
         return endpoints
+
+    def restart_apiserver(self) -> None:
+        """Kill the API server outright and start it again on the same port; returns once
+        it is ready. Every watch and connection of every client breaks: what the operator
+        must survive."""
+        assert self.pki is not None, "start() first"
+        self.supervisor.kill("kube-apiserver")
+        self.supervisor.launch("kube-apiserver", self._apiserver_argv, netns=self.netns)
+        self._wait_ready("kube-apiserver", f"{self._server}/readyz", _tls_context(self.pki))
 
     def _wait_ready(
         self, name: str, url: str, context: ssl.SSLContext | None, *, inside: bool = False
@@ -148,33 +159,31 @@ class ControlPlane:
         )
 
     def _start_apiserver(self, bin_dir: Path, pki: Pki, etcd: str, port: int) -> str:
-        self.supervisor.launch(
-            "kube-apiserver",
-            [
-                str(bin_dir / "kube-apiserver"),
-                f"--etcd-servers={etcd}",
-                "--bind-address=0.0.0.0",
-                f"--advertise-address={NODE_IP}",
-                f"--secure-port={port}",
-                f"--cert-dir={self.state_dir / 'apiserver'}",
-                f"--tls-cert-file={pki.apiserver.cert}",
-                f"--tls-private-key-file={pki.apiserver.key}",
-                f"--client-ca-file={pki.ca.cert}",
-                "--authorization-mode=Node,RBAC",
-                f"--service-account-issuer={SERVICE_ACCOUNT_ISSUER}",
-                f"--service-account-key-file={pki.sa_public}",
-                f"--service-account-signing-key-file={pki.sa_private}",
-                f"--service-cluster-ip-range={SERVICE_CIDR}",
-                "--enable-admission-plugins=NodeRestriction",
-                f"--kubelet-client-certificate={pki.apiserver_kubelet_client.cert}",
-                f"--kubelet-client-key={pki.apiserver_kubelet_client.key}",
-                f"--kubelet-certificate-authority={pki.ca.cert}",
-                "--kubelet-preferred-address-types=InternalIP",
-                "--profiling=false",
-            ],
-            netns=self.netns,
-        )
-        return f"https://127.0.0.1:{port}"
+        self._apiserver_argv = [
+            str(bin_dir / "kube-apiserver"),
+            f"--etcd-servers={etcd}",
+            "--bind-address=0.0.0.0",
+            f"--advertise-address={NODE_IP}",
+            f"--secure-port={port}",
+            f"--cert-dir={self.state_dir / 'apiserver'}",
+            f"--tls-cert-file={pki.apiserver.cert}",
+            f"--tls-private-key-file={pki.apiserver.key}",
+            f"--client-ca-file={pki.ca.cert}",
+            "--authorization-mode=Node,RBAC",
+            f"--service-account-issuer={SERVICE_ACCOUNT_ISSUER}",
+            f"--service-account-key-file={pki.sa_public}",
+            f"--service-account-signing-key-file={pki.sa_private}",
+            f"--service-cluster-ip-range={SERVICE_CIDR}",
+            "--enable-admission-plugins=NodeRestriction",
+            f"--kubelet-client-certificate={pki.apiserver_kubelet_client.cert}",
+            f"--kubelet-client-key={pki.apiserver_kubelet_client.key}",
+            f"--kubelet-certificate-authority={pki.ca.cert}",
+            "--kubelet-preferred-address-types=InternalIP",
+            "--profiling=false",
+        ]
+        self.supervisor.launch("kube-apiserver", self._apiserver_argv, netns=self.netns)
+        self._server = f"https://127.0.0.1:{port}"
+        return self._server
 
     def _start_controller_manager(self, bin_dir: Path, pki: Pki, server: str) -> None:
         kubeconfig = write_kubeconfig(

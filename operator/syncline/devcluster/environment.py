@@ -57,6 +57,8 @@ class DevEnvironment:
         self.netns = NetworkNamespace(namespace_name(self.state_dir))
         # The node's cgroup subtree is named like the namespace: one per state directory.
         self.cgroup = self.netns.name
+        self.control_plane: ControlPlane | None = None
+        """The control plane this process started (None when started elsewhere)."""
 
     def start(self, *, crds: Path | None = None, postgres: bool = False) -> DevInfo:
         """Start everything requested; on any failure, stop what was started and re-raise."""
@@ -70,7 +72,7 @@ class DevEnvironment:
         try:
             self.netns.create()
             self.supervisor.set_info(netns=self.netns.name, image=images.image_ref)
-            control_plane = ControlPlane(self.supervisor, self.netns, bin_dir)
+            self.control_plane = control_plane = ControlPlane(self.supervisor, self.netns, bin_dir)
             endpoints = control_plane.start()
             assert control_plane.pki is not None
             Node(self.supervisor, self.netns, bin_dir, self.cgroup).start(

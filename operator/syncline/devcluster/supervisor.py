@@ -82,6 +82,15 @@ class Supervisor:
         tail = "\n".join(lines[-15:])
         raise RuntimeError(f"{name} exited during start-up; log {log} ends:\n{tail}")
 
+    def kill(self, name: str) -> None:
+        """SIGKILL the running component ``name`` and its process group (fault injection:
+        no graceful shutdown, every connection it held breaks at once)."""
+        for component in reversed(self.read()["components"]):
+            if component["name"] == name and _runs(component["pid"], component["program"]):
+                stop_group(component["pid"], grace_seconds=0)
+                return
+        raise RuntimeError(f"{name} is not running")
+
     def status(self) -> dict[str, bool]:
         """Each recorded component's name and whether its process is alive."""
         return {c["name"]: is_alive(c["pid"]) for c in self.read()["components"]}
