@@ -10,11 +10,15 @@ same address the run pods use; its metrics are forwarded to this machine's loopb
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
+import os
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +41,8 @@ class World:
     destination: DatabaseAccess
     operator: OperatorProcess
     metrics_url: str
+    canaries: list[str] = field(default_factory=list)
+    """Further secret values a test used (rotated passwords), checked like the first."""
 
     def project(self, name: str, **spec: Any) -> None:
         """A project copying items from the source to the destination database."""
@@ -71,7 +77,7 @@ def execute(db: DatabaseAccess, statement: str) -> None:
 
 
 def _database(server: PostgresServer, name: str, rows: int) -> DatabaseAccess:
-    password = f"{name}-pw"
+    password = canary()
     server.create_database(name, name, password)
     access = server.access(name, name, password)
     execute(access, "CREATE TABLE items (id bigint PRIMARY KEY, name text, qty int)")
@@ -81,6 +87,50 @@ def _database(server: PostgresServer, name: str, rows: int) -> DatabaseAccess:
             f"INSERT INTO items SELECT i, 'item ' || i, i % 97 FROM generate_series(1, {rows}) i",
         )
     return access
+
+
+def canary() -> str:
+    """A password that must never be seen outside its Secret and its database."""
+    return f"canary-{os.urandom(6).hex()}-pw"
+
+
+def published_texts(world: World) -> dict[str, str]:
+    """Everything Syncline publishes about the test's namespace: every Syncline object
+    (status included), Events, run logs (ConfigMaps), run pods' logs, metrics and the
+    operator's log."""
+    cluster = world.cluster
+    api = cluster.api
+    ns = cluster.namespace
+    texts: dict[str, str] = {"operator log": world.operator.text()}
+    for plural in ("connections", "connectionsets", "integrationprojects", "integrationruns"):
+        listing = cluster.custom.list_namespaced_custom_object(
+            "syncline.dev", "v1alpha1", ns, plural
+        )
+        texts[plural] = json.dumps(listing["items"])
+    for what, listing in (
+        ("events", cluster.core.list_namespaced_event(ns)),
+        ("configmaps", cluster.core.list_namespaced_config_map(ns)),
+    ):
+        texts[what] = json.dumps(api.sanitize_for_serialization(listing.items))
+    for pod in cluster.core.list_namespaced_pod(ns).items:
+        # A pod that never started (refused, misconfigured) has no log to read.
+        with contextlib.suppress(client.ApiException):
+            texts[f"pod {pod.metadata.name}"] = cluster.core.read_namespaced_pod_log(
+                pod.metadata.name, ns
+            )
+    texts["metrics"] = urllib.request.urlopen(world.metrics_url, timeout=5).read().decode()
+    return texts
+
+
+def assert_canaries_unseen(world: World, *values: str) -> None:
+    """The fault matrix's last row: no secret value anywhere Syncline writes."""
+    seen = {
+        where: value
+        for where, text in published_texts(world).items()
+        for value in values
+        if value in text
+    }
+    assert not seen, f"secret values published in: {sorted(seen)}"
 
 
 @pytest.fixture(scope="session")
@@ -155,8 +205,10 @@ def world(
     control_plane.environment.forward(
         f"metrics-{port}", into=[f"127.0.0.1:{port}=127.0.0.1:{port}"]
     )
+    world = World(cluster, source, destination, operator, f"http://127.0.0.1:{port}/metrics")
     try:
-        yield World(cluster, source, destination, operator, f"http://127.0.0.1:{port}/metrics")
+        yield world
+        assert_canaries_unseen(world, source.password, destination.password, *world.canaries)
     finally:
         operator.stop()
         print("--- operator log (last 60 lines)")

@@ -1,11 +1,13 @@
-"""Runs that cannot start, and outages that must not hurt a run in flight (real node)."""
+"""Runs that cannot start, Secrets rotated and deleted, and outages that must not hurt a
+run in flight (real node). Every test here also ends with the canary check of the
+world fixture: no secret value in status, Events, logs, run logs or metrics."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import World, execute, table_hash
-from tests.e2e.test_runs import _finished, _run_now
+from tests.e2e.conftest import World, canary, execute, table_hash
+from tests.e2e.test_runs import _finished, _no_active_of, _run_now
 from tests.integration.operator.harness import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
@@ -65,3 +67,31 @@ def _refresh(world: World, connection: str, token: str) -> None:
     world.cluster.custom.patch_namespaced_custom_object(
         "syncline.dev", "v1alpha1", world.cluster.namespace, "connections", connection, patch
     )
+
+
+def test_a_rotated_secret_is_used_by_the_next_run_and_a_deleted_one_is_named(
+    world: World,
+) -> None:
+    world.project("rotating")
+    world.cluster.wait_ready("integrationprojects", "rotating")
+    source = world.source
+    rotated = canary()
+    world.canaries.append(rotated)
+    execute(source, f"ALTER ROLE CURRENT_USER PASSWORD '{rotated}'")
+    world.cluster.secret("src-creds", {"username": source.user, "password": rotated})
+    execute(world.destination, "SELECT 1")  # the destination is untouched by the rotation
+
+    run = _run_now(world, "rotating")
+    status = wait_for(lambda: _finished(world, run), 120, "the run after the rotation")
+    assert status["result"] == "Completed", status
+    assert status["read"] == 200
+
+    # Deleted between two checks of the Connection (the operator never watches Secrets):
+    # the run's pod is created but can never start; the run must not wait forever.
+    world.cluster.core.delete_namespaced_secret("src-creds", world.cluster.namespace)
+    wait_for(lambda: _no_active_of(world, "rotating"), 60, "the first run's Job to finish")
+    run = _run_now(world, "rotating")
+    status = wait_for(lambda: _finished(world, run), 120, "the run without its Secret")
+    assert (status["result"], status.get("errorCode")) == ("Error", 2100), status
+    assert "Secret src-creds does not exist" in status["message"]
+    wait_for(lambda: _no_active_of(world, "rotating"), 60, "the Job that cannot start to go")

@@ -180,6 +180,19 @@ def failed_create_events(namespace: str, job: str) -> list[dict[str, Any]]:
     return events
 
 
+def pod_failure_events(namespace: str, job: str) -> list[dict[str, Any]]:
+    """The kubelet's Failed events for a Job's pods (why a created pod cannot start).
+
+    Pods are named after their Job plus a suffix; events are filtered by that name, so
+    the operator needs no access to Pods themselves."""
+    core = kubernetes.client.CoreV1Api(api_client())
+    selector = "involvedObject.kind=Pod,reason=Failed"
+    listing = core.list_namespaced_event(namespace, field_selector=selector)
+    events: list[dict[str, Any]] = api_client().sanitize_for_serialization(listing.items)
+    prefix = f"{job}-"
+    return [e for e in events if str(e["involvedObject"].get("name", "")).startswith(prefix)]
+
+
 def delete_job(namespace: str, name: str) -> None:
     """Delete a Job and its pods (if any); a Job already gone is fine."""
     batch = kubernetes.client.BatchV1Api(api_client())

@@ -1,16 +1,20 @@
-"""Runs whose pod can never be created: detected, closed with 2409, their Job stopped.
+"""Runs whose pod can never start: detected, closed with a code, their Job stopped.
 
 When admission refuses a run's pod (the engine ServiceAccount missing in the
 namespace, a quota, Pod Security), the Job controller only records FailedCreate
 events and retries forever: the Job never fails, so the run would wait as Pending
-with the project still Ready. The Job watch notes every Job that has no pod yet; the
-project's timer looks at those older than ``START_GRACE`` (a quota may clear in the
-meantime) and, when FailedCreate events explain why, closes the run with the cause.
-Nothing is read from the API while no Job is waiting.
+with the project still Ready (2409). Likewise a pod whose credentials Secret was
+deleted is created but its container never starts: the kubelet records Failed
+events and retries forever (2100 naming the Secret, or 2409 with the kubelet's words).
+The Job watch notes every Job with no ready pod yet; the project's timer looks at
+those older than ``START_GRACE`` (a quota may clear, a Secret may be restored in the
+meantime) and, when events explain why, closes the run with the cause. Nothing is
+read from the API while no Job is waiting.
 """
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -28,10 +32,15 @@ _waiting: dict[tuple[str, str], tuple[str, datetime]] = {}
 """(namespace, Job) -> (project, Job creation time), for Jobs with no pod so far."""
 
 
+_MISSING_SECRET = re.compile(r'^Error: secret "([^"]+)" not found')
+_CONFIGURATION = ("Error: secret", "Error: couldn't find key", "Error: configmap")
+"""How the kubelet words a container that cannot be configured (CreateContainerConfigError)."""
+
+
 def has_started(job: Mapping[str, Any]) -> bool:
-    """Whether the Job ever had a pod, or is over either way."""
+    """Whether the Job's pod ever ran (was ready), or the Job is over either way."""
     status = job.get("status") or {}
-    if any(status.get(k) for k in ("active", "ready", "succeeded", "failed", "terminating")):
+    if any(status.get(k) for k in ("ready", "succeeded", "failed", "terminating")):
         return True
     return any(
         c.get("type") in ("Complete", "Failed") and c.get("status") == "True"
@@ -60,10 +69,26 @@ def refusal(job_name: str, events: list[dict[str, Any]]) -> SynclineError | None
     return SynclineError("RunCouldNotStart", name=job_name, detail=detail)
 
 
+def cannot_configure(
+    namespace: str, job_name: str, events: list[dict[str, Any]]
+) -> SynclineError | None:
+    """2100 when the pod's credentials Secret is gone, 2409 for other configuration
+    failures (a missing key), None when no event says the container cannot start."""
+    failures = [e for e in events if str(e.get("message") or "").startswith(_CONFIGURATION)]
+    if not failures:
+        return None
+    latest = max(failures, key=lambda e: str(e.get("lastTimestamp") or e.get("eventTime") or ""))
+    message = str(latest.get("message"))
+    missing = _MISSING_SECRET.match(message)
+    if missing:
+        return SynclineError("SecretNotFound", name=missing.group(1), namespace=namespace)
+    return SynclineError("RunCouldNotStart", name=job_name, detail=message[:MAX_DETAIL])
+
+
 def unstartable(
     namespace: str, project: str, now: datetime | None = None
 ) -> list[tuple[dict[str, Any], SynclineError]]:
-    """The project's Jobs that waited past the grace period and were refused a pod."""
+    """The project's Jobs that waited past the grace period and cannot start."""
     now = now or datetime.now(UTC)
     with _lock:
         due = [
@@ -73,7 +98,9 @@ def unstartable(
         ]
     found = []
     for job in due:
-        error = refusal(job, kube.failed_create_events(namespace, job))
+        error = refusal(job, kube.failed_create_events(namespace, job)) or cannot_configure(
+            namespace, job, kube.pod_failure_events(namespace, job)
+        )
         if error is not None:
             found.append(({"metadata": {"namespace": namespace, "name": job}}, error))
             with _lock:

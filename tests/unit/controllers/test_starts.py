@@ -1,4 +1,5 @@
-"""Jobs whose pod is never created: which are noticed, when, and with what cause."""
+"""Jobs whose pod is never created or never starts: which are noticed, when, and with
+what cause."""
 
 from __future__ import annotations
 
@@ -37,6 +38,15 @@ def _no_waiting_jobs() -> None:
 def events(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[dict[str, Any]]]:
     by_job: dict[str, list[dict[str, Any]]] = {}
     monkeypatch.setattr(starts.kube, "failed_create_events", lambda ns, job: by_job.get(job, []))
+    monkeypatch.setattr(starts.kube, "pod_failure_events", lambda ns, job: [])
+    return by_job
+
+
+@pytest.fixture
+def pod_events(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[dict[str, Any]]]:
+    by_job: dict[str, list[dict[str, Any]]] = {}
+    monkeypatch.setattr(starts.kube, "failed_create_events", lambda ns, job: [])
+    monkeypatch.setattr(starts.kube, "pod_failure_events", lambda ns, job: by_job.get(job, []))
     return by_job
 
 
@@ -69,7 +79,7 @@ def test_started_finished_and_deleted_jobs_are_forgotten(
     for name in ("a", "b", "c"):
         starts.track(_job(name))
         events[name] = [{"message": REFUSED}]
-    starts.track(_job("a", active=1))
+    starts.track(_job("a", active=1, ready=1))
     starts.track(_job("b", conditions=[{"type": "Failed", "status": "True"}]))
     starts.track(_job("c"), deleted=True)
     assert starts.unstartable("team-a", "orders", CREATED + timedelta(hours=1)) == []
@@ -82,3 +92,30 @@ def test_only_the_asking_projects_jobs_are_checked(
     events["other-1"] = [{"message": REFUSED}]
     assert starts.unstartable("team-a", "orders", CREATED + timedelta(hours=1)) == []
     assert len(starts.unstartable("team-a", "other", CREATED + timedelta(hours=1))) == 1
+
+
+def test_a_pod_whose_secret_is_gone_is_closed_naming_the_secret(
+    pod_events: dict[str, list[dict[str, Any]]],
+) -> None:
+    starts.track(_job("orders-1", active=1))  # created, never ready
+    pod_events["orders-1"] = [
+        {"message": "Error: ImagePullBackOff", "lastTimestamp": "2026-11-22T10:00:03Z"},
+        {"message": 'Error: secret "crm-creds" not found', "lastTimestamp": "2026-11-22T10:00:05Z"},
+    ]
+    ((_, error),) = starts.unstartable("team-a", "orders", CREATED + timedelta(minutes=1))
+    assert (error.code, str(error)) == (
+        2100,
+        "2100 SecretNotFound: Secret crm-creds does not exist in team-a.",
+    )
+
+
+def test_other_configuration_failures_are_2409_and_pull_trouble_keeps_waiting(
+    pod_events: dict[str, list[dict[str, Any]]],
+) -> None:
+    starts.track(_job("orders-1", active=1))
+    pod_events["orders-1"] = [{"message": "Error: ErrImagePull"}]
+    assert starts.unstartable("team-a", "orders", CREATED + timedelta(minutes=1)) == []
+    pod_events["orders-1"] = [{"message": "Error: couldn't find key password in Secret team-a/crm"}]
+    ((_, error),) = starts.unstartable("team-a", "orders", CREATED + timedelta(minutes=2))
+    assert error.code == 2409
+    assert "couldn't find key password" in str(error)
