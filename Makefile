@@ -6,8 +6,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 K8S_BUILD := tools/k8s/build.sh
+TOXIPROXY_BUILD := tools/toxiproxy/build.sh
 
-.PHONY: help venv system-deps k8s-binaries image lint typecheck imports generated-check unit test up down clean crds docs
+.PHONY: help venv system-deps k8s-binaries toxiproxy image lint typecheck imports generated-check unit test up down clean crds docs
 
 help:
 	@echo "make up     build the image, start a local cluster with a real node, install"
@@ -28,6 +29,10 @@ system-deps:
 
 k8s-binaries:
 	@$(K8S_BUILD) >/dev/null
+
+# The TCP proxy the engine's network-fault tests put between it and its databases.
+toxiproxy:
+	@$(TOXIPROXY_BUILD) >/dev/null
 
 # The operator/engine image and the pause image as OCI archives (no registry
 # needed), cached by content; reports the image and its size. Needs no venv.
@@ -57,7 +62,7 @@ imports: venv
 unit: venv
 	$(BIN)/pytest tests/unit
 
-test: venv system-deps k8s-binaries image generated-check lint typecheck imports
+test: venv system-deps k8s-binaries toxiproxy image generated-check lint typecheck imports
 	$(BIN)/pytest tests
 
 # With KUBECONFIG set, make up uses that cluster instead of starting the embedded one.

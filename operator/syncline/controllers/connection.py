@@ -12,9 +12,9 @@ import concurrent.futures
 import hashlib
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import kopf
@@ -27,7 +27,7 @@ from syncline.controllers.dependencies import request_reconcile, users_of_connec
 from syncline.controllers.publish import publish
 from syncline.controllers.settings import current
 from syncline.controllers.status import Verdict, failed, ready_condition, succeeded
-from syncline.engine.catalog import check_connection, discover_entities
+from syncline.engine.catalog import check_connection, describe_entity, discover_entities
 from syncline.errors import SynclineError
 from syncline.observability.metrics import timed
 from syncline.redaction import Redactor, redact
@@ -38,6 +38,7 @@ REFRESH_ANNOTATION = f"{GROUP}/refresh"
 TICK_SECONDS = 10.0
 """How often the timer looks at each Connection; it only works when a check is due."""
 _probes = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="probe")
+T = TypeVar("T")
 
 
 def describe_endpoint(spec: ConnectionSpec) -> str:
@@ -70,16 +71,18 @@ def required_credentials(
 def probe(
     spec: ConnectionSpec, credentials: Mapping[str, str], timeout: float
 ) -> tuple[list[Entity], int]:
-    """Check the connection, then discover entities; both bounded by ``timeout`` overall.
-
-    The work runs in its own thread so a driver that ignores its timeout cannot hang the
-    handler: past the deadline the Connection reports 2003 and the thread is abandoned.
-    """
+    """Check the connection, then discover entities; both bounded by ``timeout`` overall."""
 
     def work() -> tuple[list[Entity], int]:
         check_connection(spec, credentials, timeout_seconds=timeout)
         return discover_entities(spec, credentials, timeout_seconds=timeout, limit=MAX_ENTITIES)
 
+    return _bounded(spec, timeout, work)
+
+
+def _bounded(spec: ConnectionSpec, timeout: float, work: Callable[[], T]) -> T:
+    """``work`` in its own thread, so a driver that ignores its timeout cannot hang the
+    handler: past the deadline it is 2003 and the thread is abandoned."""
     future = _probes.submit(work)
     try:
         return future.result(timeout=2 * timeout + 5)
@@ -90,26 +93,31 @@ def probe(
         ) from None
 
 
+def _credentials(spec: ConnectionSpec, namespace: str) -> dict[str, str]:
+    """The values the connector needs from the Connection's Secret (none without one)."""
+    if spec.credentials is None:
+        return {}
+    name = spec.credentials.secret_ref.name
+    return required_credentials(spec, name, namespace, kube.read_secret(namespace, name))
+
+
+def _scrubbed(spec: ConnectionSpec, err: Exception, secrets: list[str]) -> SynclineError:
+    """A catalog error with no credential value in it; a driver's own exception as 2000."""
+    if isinstance(err, SynclineError):
+        return Redactor(secrets).error(err)
+    detail = redact(f"{type(err).__name__}: {err}", secrets)
+    return SynclineError("ConnectionUnreachable", endpoint=describe_endpoint(spec), detail=detail)
+
+
 def assess(spec: ConnectionSpec, namespace: str, timeout: float) -> tuple[Verdict, dict[str, Any]]:
     """Credentials, check, discovery -> verdict and the catalog fields of status."""
     secrets: list[str] = []
     try:
-        credentials: dict[str, str] = {}
-        if spec.credentials is not None:
-            name = spec.credentials.secret_ref.name
-            credentials = required_credentials(
-                spec, name, namespace, kube.read_secret(namespace, name)
-            )
-            secrets = list(credentials.values())
+        credentials = _credentials(spec, namespace)
+        secrets = list(credentials.values())
         entities, count = probe(spec, credentials, timeout)
-    except SynclineError as err:
-        return _failure(err, secrets), {}
-    except Exception as err:  # a driver's own exception: report it, redacted, as 2000
-        detail = redact(f"{type(err).__name__}: {err}", secrets)
-        unreachable = SynclineError(
-            "ConnectionUnreachable", endpoint=describe_endpoint(spec), detail=detail
-        )
-        return failed([unreachable]), {}
+    except Exception as err:  # a driver's own exception too: reported, redacted, as 2000
+        return failed([_scrubbed(spec, err, secrets)]), {}
     message = f"Connected to {describe_endpoint(spec)}; {count} entities discovered."
     if count > len(entities):
         truncated = SynclineError(
@@ -120,9 +128,25 @@ def assess(spec: ConnectionSpec, namespace: str, timeout: float) -> tuple[Verdic
     return succeeded("Connected", message), fields
 
 
-def _failure(err: SynclineError, secrets: list[str]) -> Verdict:
-    """The error as a verdict, with any credential value scrubbed from its parameters."""
-    return failed([Redactor(secrets).error(err)])
+def describe_live(connection: Mapping[str, Any], entity: str) -> Entity:
+    """One entity as its system describes it now: for projects whose entity lies beyond
+    the truncated catalog in status. The Connection check's own path (its Secret, the
+    connection timeout, a bounded thread, scrubbed errors); 2004 when it does not exist.
+    """
+    namespace = connection["metadata"]["namespace"]
+    spec = ConnectionSpec.model_validate(connection.get("spec") or {})
+    timeout = current().connection_timeout_seconds
+    secrets: list[str] = []
+    try:
+        credentials = _credentials(spec, namespace)
+        secrets = list(credentials.values())
+        return _bounded(
+            spec,
+            timeout,
+            lambda: describe_entity(spec, credentials, entity, timeout_seconds=timeout),
+        )
+    except Exception as err:
+        raise _scrubbed(spec, err, secrets) from None
 
 
 @timed("Connection")

@@ -171,6 +171,27 @@ def apply_cronjob(manifest: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def apply_engine_identity(manifests: list[dict[str, Any]]) -> None:
+    """Server-side apply the namespace's engine ServiceAccount and RoleBinding (forced:
+    the names are Syncline's, and manifests/tenant applies the same objects)."""
+    api = api_client()
+    for manifest in manifests:
+        meta = manifest["metadata"]
+        apply: Callable[..., Any]
+        if manifest["kind"] == "ServiceAccount":
+            apply = kubernetes.client.CoreV1Api(api).patch_namespaced_service_account
+        else:
+            apply = kubernetes.client.RbacAuthorizationV1Api(api).patch_namespaced_role_binding
+        apply(
+            meta["name"],
+            meta["namespace"],
+            manifest,
+            field_manager=FIELD_MANAGER,
+            force=True,
+            _content_type="application/apply-patch+yaml",
+        )
+
+
 def failed_create_events(namespace: str, job: str) -> list[dict[str, Any]]:
     """The Job controller's FailedCreate events for a Job (why its pod was refused)."""
     core = kubernetes.client.CoreV1Api(api_client())

@@ -20,23 +20,26 @@ from datetime import UTC, datetime
 from typing import Any
 
 import kopf
+from kubernetes.client.exceptions import ApiException
 from pydantic import ValidationError
 
 from syncline.api.base import GROUP, VERSION
 from syncline.api.project import IntegrationProjectSpec
 from syncline.controllers import drift, kube
+from syncline.controllers.connection import describe_live
 from syncline.controllers.dependencies import (
     counts_towards_quota,
     quota_rank,
     request_reconcile,
 )
 from syncline.controllers.publish import publish
-from syncline.controllers.settings import current
+from syncline.controllers.settings import OperatorSettings, current
 from syncline.controllers.status import Verdict, failed, succeeded
 from syncline.controllers.validation import ProjectInputs, ProjectPlan, plan_project
 from syncline.errors import SynclineError
 from syncline.observability.metrics import timed
 from syncline.scheduling.cronjob import ProjectIdentity, build_cronjob, cronjob_name
+from syncline.scheduling.engine_identity import engine_identity
 from syncline.scheduling.schedule import next_run_time
 
 logger = logging.getLogger(__name__)
@@ -44,7 +47,8 @@ MANUAL = "manual"
 
 
 def read_inputs(namespace: str, name: str, spec: IntegrationProjectSpec) -> ProjectInputs:
-    """Fetch the set, the template and the set's member Connections."""
+    """Fetch the set, the template and the set's member Connections; entities beyond a
+    truncated catalog are described live (``connection.describe_live``) when needed."""
     set_obj = kube.get_object(kube.CONNECTION_SET, namespace, spec.connection_set_ref.name)
     template = None
     if spec.template_ref is not None:
@@ -56,7 +60,7 @@ def read_inputs(namespace: str, name: str, spec: IntegrationProjectSpec) -> Proj
         m["name"]: kube.get_object(kube.CONNECTION, namespace, m["connectionRef"]["name"])
         for m in members
     }
-    return ProjectInputs(name, spec, set_obj, template, connections)
+    return ProjectInputs(name, spec, set_obj, template, connections, describe=describe_live)
 
 
 def quota_error(
@@ -79,7 +83,10 @@ def apply_schedule(
     if existing is not None and not kube.is_controlled_by(existing, project.uid):
         taken = SynclineError("ItemAlreadyExists", kind="CronJob", name=name)
         return failed([taken]), {"cronJobRef": None, "nextRunTime": None}
-    manifest = build_cronjob(project, spec, plan.schedule, plan.credentials, current().engine)
+    settings = current()
+    if settings.manage_engine_identity:  # before the CronJob: its first pod needs it
+        _prepare_engine_identity(project.namespace, settings)
+    manifest = build_cronjob(project, spec, plan.schedule, plan.credentials, settings.engine)
     drift.remember(manifest)  # before applying: the watch event must not see a stale wish
     kube.apply_cronjob(manifest)
     fields: dict[str, Any] = {
@@ -95,6 +102,21 @@ def apply_schedule(
     fields["nextRunTime"] = upcoming.strftime("%Y-%m-%dT%H:%M:%SZ") if upcoming else None
     message = f"Runs at '{plan.schedule.cron}' ({plan.schedule.time_zone})."
     return succeeded("Scheduled", message), fields
+
+
+def _prepare_engine_identity(namespace: str, settings: OperatorSettings) -> None:
+    """The namespace's engine ServiceAccount and RoleBinding. A failure (RBAC that does not
+    allow it, a same-named binding to another role) does not block the project: a run
+    whose pod is then refused ends 2409 saying why."""
+    manifests = engine_identity(
+        namespace, settings.engine_service_account, settings.engine_cluster_role
+    )
+    try:
+        kube.apply_engine_identity(manifests)
+    except ApiException as err:
+        logger.warning(
+            "engine identity not prepared in %s: %s %s", namespace, err.status, err.reason
+        )
 
 
 @timed("IntegrationProject")
@@ -121,9 +143,16 @@ def reconcile_project(body: Mapping[str, Any], indexes: Mapping[str, Any]) -> No
             _block(project, body, plan.errors)
         return
     verdict, fields = apply_schedule(project, spec, plan)
-    publish(kube.PROJECT, body, with_last_run(verdict, body), fields)
+    publish(kube.PROJECT, body, with_last_run(with_notes(verdict, plan.notes), body), fields)
     if not counts_towards_quota(body.get("spec") or {}):
         release_quota(namespace, indexes, f"IntegrationProject/{name}@{meta.get('generation')}")
+
+
+def with_notes(verdict: Verdict, notes: list[str]) -> Verdict:
+    """Ready's message also says what validation left to the run start (and why)."""
+    if not notes:
+        return verdict
+    return Verdict(verdict.reason, " ".join([verdict.message, *notes]), verdict.errors)
 
 
 def with_last_run(verdict: Verdict, body: Mapping[str, Any]) -> Verdict:

@@ -27,6 +27,10 @@ class OperatorSettings:
     """Namespaces to watch; empty means the whole cluster."""
     engine_image: str = DEFAULT_IMAGE
     engine_service_account: str = DEFAULT_ENGINE_SERVICE_ACCOUNT
+    engine_cluster_role: str = "syncline-engine"
+    manage_engine_identity: bool = True
+    """Create each project namespace's engine ServiceAccount and RoleBinding (off: apply
+    manifests/tenant per namespace yourself)."""
     image_pull_policy: str = "IfNotPresent"
     engine_memory: str = "1Gi"
     """Memory of a run pod when its project sets no spec.limits.memory."""
@@ -67,6 +71,9 @@ class OperatorSettings:
             engine_service_account=env.get(
                 "SYNCLINE_ENGINE_SERVICE_ACCOUNT", base.engine_service_account
             ),
+            engine_cluster_role=env.get("SYNCLINE_ENGINE_CLUSTER_ROLE", base.engine_cluster_role),
+            manage_engine_identity=env.get("SYNCLINE_MANAGE_ENGINE_IDENTITY", "true").lower()
+            not in ("false", "0", "no"),
             image_pull_policy=env.get("SYNCLINE_IMAGE_PULL_POLICY", base.image_pull_policy),
             engine_memory=env.get("SYNCLINE_ENGINE_MEMORY", base.engine_memory),
             scheduled_project_quota=int(

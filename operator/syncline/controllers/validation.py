@@ -3,17 +3,24 @@
 Pure: the caller fetches the ConnectionSet, the template and the member Connections;
 this module turns them into a list of catalog errors (each naming task and field), the
 effective tasks and the effective schedule. An empty error list means the CronJob may run.
+
+Each task goes through the engine's own validator (``engine.validation.validate_task``)
+with the inputs the engine gives it at run start: the source entity as stored, the
+destination entity, the keys and the source's type, so a column a SQL step derives is
+accepted here exactly when a run accepts it. An entity beyond a truncated catalog is
+described live through the caller's ``describe`` (the only step that is not pure, and
+injected); when that cannot be done, the run start checks it and Ready says so.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
 
-from syncline.api.connection import REQUIRED_SECRET_KEYS, ConnectionSpec
+from syncline.api.connection import REQUIRED_SECRET_KEYS, ConnectionSpec, ConnectionType, Entity
 from syncline.api.connectionset import ConnectionSetSpec
 from syncline.api.merge import effective_tasks
 from syncline.api.project import IntegrationProjectSpec
@@ -28,6 +35,8 @@ from syncline.scheduling.cronjob import CredentialSource
 from syncline.scheduling.schedule import EffectiveSchedule, resolve_schedule
 
 Obj = Mapping[str, Any]
+EntityLookup = Callable[[Obj, str], Entity]
+"""Describes one entity of a Connection (object, entity name) live; raises SynclineError."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +49,9 @@ class ProjectInputs:
     template: Obj | None
     connections: Mapping[str, Obj | None] = field(default_factory=dict)
     """Member Connections by alias."""
+    describe: EntityLookup | None = None
+    """Asks the system for an entity its Connection's truncated catalog does not list;
+    None: such an entity is left to the run start (and Ready says so)."""
 
 
 @dataclass(slots=True)
@@ -50,6 +62,8 @@ class ProjectPlan:
     tasks: list[Task] = field(default_factory=list)
     schedule: EffectiveSchedule | None = None
     credentials: list[CredentialSource] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """What was not checked here and why (for Ready's message; nothing blocking)."""
 
 
 def plan_project(inputs: ProjectInputs) -> ProjectPlan:
@@ -61,7 +75,7 @@ def plan_project(inputs: ProjectInputs) -> ProjectPlan:
     plan.errors += _task_errors(inputs.name, plan.tasks)
     if set_spec is not None:
         plan.errors += _organization_errors(inputs.spec, set_spec, plan.tasks)
-        plan.errors += _catalog_errors(inputs, set_spec, plan.tasks)
+        plan.errors += _catalog_errors(inputs, set_spec, plan.tasks, plan.notes)
         plan.credentials = credential_sources(set_spec, inputs.connections)
     if inputs.spec.schedule is not None:
         try:
@@ -136,7 +150,7 @@ def _organization_errors(
 
 
 def _catalog_errors(
-    inputs: ProjectInputs, set_spec: ConnectionSetSpec, tasks: Sequence[Task]
+    inputs: ProjectInputs, set_spec: ConnectionSetSpec, tasks: Sequence[Task], notes: list[str]
 ) -> list[SynclineError]:
     """Aliases, entities and fields of every task against the member catalogs."""
     set_name = inputs.spec.connection_set_ref.name
@@ -146,7 +160,7 @@ def _catalog_errors(
     gone = sorted(alias for alias, obj in inputs.connections.items() if obj is None)
     for alias in gone:
         errors.append(SynclineError("ConnectionNotReady", name=alias, detail="it does not exist"))
-    catalogs = {a: Catalog(obj) for a, obj in inputs.connections.items() if obj is not None}
+    entities = _Entities(inputs, notes)
     for task in tasks:
         if task.source is None or task.destination is None:
             continue  # already reported as TaskIncomplete
@@ -154,7 +168,7 @@ def _catalog_errors(
         for part, end in (("source", task.source), ("destination", task.destination)):
             if end.connection in gone:
                 continue
-            if end.connection not in catalogs:
+            if end.connection not in entities.catalogs:
                 errors.append(
                     SynclineError(
                         "ConnectionNotInSet",
@@ -164,17 +178,59 @@ def _catalog_errors(
                     )
                 )
                 continue
-            entity = catalogs[end.connection].get(end.entity)
-            if entity is None:
-                errors.append(
-                    SynclineError("EntityNotFound", entity=end.entity, connection=end.connection)
-                )
-                continue
-            ends.append(entity)
+            found = entities.get(end.connection, end.entity)
+            if isinstance(found, SynclineError):
+                errors.append(found)
+            elif found is not None:
+                ends.append(found)
         if len(ends) == 2:
             keys = task.destination.keys or _set_keys(set_spec, task)
-            errors += validate_task(task, ends[0], ends[1], keys)
+            source_type = entities.type_of(task.source.connection)
+            errors += validate_task(task, ends[0], ends[1], keys, source_type=source_type)
     return errors
+
+
+class _Entities:
+    """Entities by alias: from the catalogs in status, else (beyond a truncated catalog)
+    described live once per reconcile, else unknown until the run start."""
+
+    def __init__(self, inputs: ProjectInputs, notes: list[str]) -> None:
+        self.inputs = inputs
+        self.notes = notes
+        self.catalogs = {a: Catalog(o) for a, o in inputs.connections.items() if o is not None}
+        self._described: dict[tuple[str, str], Entity | SynclineError | None] = {}
+
+    def type_of(self, alias: str) -> ConnectionType:
+        spec = (self.inputs.connections[alias] or {}).get("spec") or {}
+        return ConnectionSpec.model_validate(spec).type
+
+    def get(self, alias: str, name: str) -> Entity | SynclineError | None:
+        """The entity; 2004 when it certainly does not exist; None when nobody can tell."""
+        catalog = self.catalogs[alias]
+        entity = catalog.get(name)
+        if entity is not None:
+            return entity
+        if catalog.knows_missing(name):
+            return SynclineError("EntityNotFound", entity=name, connection=alias)
+        if (alias, name) not in self._described:
+            self._described[alias, name] = self._describe(alias, name)
+        return self._described[alias, name]
+
+    def _describe(self, alias: str, name: str) -> Entity | SynclineError | None:
+        beyond = f"Entity {name} of {alias} is beyond its Connection's truncated catalog"
+        connection = self.inputs.connections[alias]
+        if self.inputs.describe is None or connection is None:
+            self.notes.append(f"{beyond}; it is checked when a run starts.")
+            return None
+        try:
+            return self.inputs.describe(connection, name)
+        except SynclineError as err:
+            if err.code == 2004:
+                return SynclineError("EntityNotFound", entity=name, connection=alias)
+            self.notes.append(
+                f"{beyond} and could not be described ({err}); it is checked when a run starts."
+            )
+            return None
 
 
 def _set_keys(set_spec: ConnectionSetSpec, task: Task) -> list[str]:

@@ -103,7 +103,11 @@ class _Server:
         self.admin_dsn = ""
 
     def _tls_pair(self) -> CertPair:
-        return database_server_pair(self.base_dir / "tls")
+        return database_server_pair(self._tls_dir)
+
+    @property
+    def _tls_dir(self) -> Path:
+        return self.base_dir / "tls"
 
     def start(self) -> None:
         raise NotImplementedError
@@ -233,6 +237,7 @@ class PostgresServer(_Server):
                 capture_output=True,
             )
         shutil.rmtree(self.data_dir, ignore_errors=True)
+        shutil.rmtree(self._tls_dir, ignore_errors=True)
         self.log_file.unlink(missing_ok=True)
 
     def create_database(self, name: str, user: str, password: str) -> None:
@@ -368,6 +373,7 @@ class MariaDBServer(_Server):
                 self._proc.wait()
             self._proc = None
         shutil.rmtree(self.data_dir, ignore_errors=True)
+        shutil.rmtree(self._tls_dir, ignore_errors=True)
         for leftover in ("mariadb.log", "mariadb.pid", "mariadb.sock"):
             (self.base_dir / leftover).unlink(missing_ok=True)
 

@@ -1,6 +1,7 @@
-"""What the operator asks of a data system: can we reach it, and what entities does it have.
+"""What the operator asks of a data system: can we reach it, what entities does it have,
+and (for one beyond the catalog's limit) what is this entity.
 
-These two calls run in the operator process (not in run pods), so they take a timeout
+These calls run in the operator process (not in run pods), so they take a timeout
 and never put credential values into the errors they raise.
 """
 
@@ -35,5 +36,18 @@ def discover_entities(
     try:
         connector.check()
         return connector.discover(limit)
+    finally:
+        connector.close()
+
+
+def describe_entity(
+    spec: ConnectionSpec, credentials: Mapping[str, str], entity: str, *, timeout_seconds: float
+) -> Entity:
+    """One entity's fields and unique keys, as a run would see them; 2004 only when the
+    system answers and has no such entity."""
+    connector = open_connector(spec, credentials, timeout_seconds=timeout_seconds)
+    try:
+        connector.check()
+        return connector.describe(entity)
     finally:
         connector.close()

@@ -6,7 +6,7 @@ misconfigured task fails before it writes anything.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -18,7 +18,7 @@ from syncline.engine.connectors.base import DEFAULT_BATCH_SIZE, Connector, Sink,
 from syncline.engine.project import ResolvedConnection, ResolvedProject
 from syncline.engine.transform.mapping import MappingContext
 from syncline.engine.transform.sql import SqlStep
-from syncline.engine.validation import validate_task
+from syncline.engine.validation import shaped_source, validate_task
 from syncline.errors import SynclineError
 
 
@@ -115,22 +115,18 @@ def _plan(
     assert task.source is not None
     assert task.destination is not None
     raw = source.describe(task.source.entity)
-    shaped = raw
-    source_schema = None
-    if sql is not None:
-        source_schema = source.arrow_schema(task.source.entity)
-        schema = sql.output_schema(source_schema)
-        shaped = Entity(
-            name=raw.name, fields=[EntityField(name=f.name, type=str(f.type)) for f in schema]
-        )
-    destination = _destination(sink, task, shaped)
+    destination = _destination(sink, task, lambda: shaped_source(task, raw, src.spec.type))
     keys = project.keys_for(task)
-    errors = validate_task(task, shaped, destination, keys, raw_source=raw)
+    errors = validate_task(task, raw, destination, keys, source_type=src.spec.type)
     errors += _org_unit_problems(project, task)
     if not errors and sink.capabilities.needs_unique_index:
         errors += _unique_index_problems(task, destination, keys)
     if errors:
         raise TaskInvalidError(errors)
+    source_schema = None
+    if sql is not None:  # the run's plan, over the schema the batches will really have
+        source_schema = source.arrow_schema(task.source.entity)
+        sql.output_schema(source_schema)
     exists = any(destination.fields) and sink.capabilities.needs_unique_index
     mapping = MappingContext(
         task=task,
@@ -155,7 +151,7 @@ def _plan(
     )
 
 
-def _destination(sink: Sink, task: Task, shaped: Entity) -> Entity:
+def _destination(sink: Sink, task: Task, shaped: Callable[[], Entity]) -> Entity:
     """The live destination entity; a file sink may create it, shaped like the output."""
     assert task.destination is not None
     try:
@@ -163,7 +159,7 @@ def _destination(sink: Sink, task: Task, shaped: Entity) -> Entity:
     except SynclineError as err:
         if err.code != 2004 or sink.capabilities.needs_unique_index:
             raise
-    names = [m.destination for m in task.mappings] or [f.name for f in shaped.fields]
+    names = [m.destination for m in task.mappings] or [f.name for f in shaped().fields]
     return Entity(
         name=task.destination.entity, fields=[EntityField(name=n, type="any") for n in names]
     )

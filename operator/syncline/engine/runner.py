@@ -11,14 +11,15 @@ With a SQL step the query runs once over the whole source (``transform.sql``) an
 result is written in batches of the task's batch size. Those batches no longer stand for
 a stretch of the source, and the cursor field need not even be in the result, so:
 
-- Watermark: the largest cursor value among the source rows the query read (for an
-  ordered source that stopped early, e.g. under a LIMIT, the largest one that cannot
-  continue into unread rows), committed only with the *final* result batch, in its
-  transaction. A run killed or failed before that leaves the old watermark: the next run
-  re-reads from it, re-computes the whole result and upserts it again, which is
-  idempotent. An empty result still writes one empty batch, to commit the watermark.
-  With an incremental source the query sees only the rows past the watermark: an
-  aggregate is over those rows, not over the whole entity.
+- Watermark: the one the source rows the query read may commit (``WatermarkTracker``:
+  below the largest cursor value among them; for an ordered source that stopped early,
+  e.g. under a LIMIT, below the last one read, which may continue into unread rows),
+  committed only with the *final* result batch, in its transaction. A run killed or
+  failed before that leaves the old watermark: the next run re-reads from it,
+  re-computes the whole result and upserts it again, which is idempotent. An empty
+  result still writes one empty batch, to commit the watermark. With an incremental
+  source the query sees only the rows past the watermark: an aggregate is over those
+  rows, not over the whole entity.
 - Counts: ``read`` counts source rows, as DuckDB pulls them. When the query returns
   fewer rows than it read (WHERE, GROUP BY, DISTINCT, LIMIT), the difference is
   ``filtered``. When it returns more (UNNEST, a join with a series), the surplus is
@@ -212,14 +213,22 @@ def _read(
     plan: TaskPlan, tr: TaskReport, project: ResolvedProject, tracker: WatermarkTracker | None
 ) -> Iterator[tuple[pa.RecordBatch, str | None]]:
     """Source batches, counted and held to maxRowsPerRun, each with the watermark it may
-    commit (see ``WatermarkTracker``)."""
+    commit (see ``WatermarkTracker``). A broken source connection is 2000: a read is one
+    statement over one snapshot, which cannot go on over a new connection; the next run
+    reads on from the committed watermark."""
     limit = project.limits.max_rows_per_run
     after = tracker.committed if tracker else None
-    for batch, last in _with_last(plan.read(after)):
-        tr.counts.read += batch.num_rows
-        if limit and tr.counts.read > limit:
-            raise SynclineError("MaxRowsPerRunExceeded", task=tr.name, limit=limit)
-        yield batch, tracker.observe(batch, last=last) if tracker else None
+    try:
+        for batch, last in _with_last(plan.read(after)):
+            tr.counts.read += batch.num_rows
+            if limit and tr.counts.read > limit:
+                raise SynclineError("MaxRowsPerRunExceeded", task=tr.name, limit=limit)
+            yield batch, tracker.observe(batch, last=last) if tracker else None
+    except Exception as err:
+        lost = plan.source.connection_lost(err)
+        if lost is None:
+            raise
+        raise lost from None
 
 
 def _query(

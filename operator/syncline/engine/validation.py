@@ -1,16 +1,23 @@
-"""Checks a task against catalog entities before any data moves.
+"""Checks a task against its entities before any data moves: the one validator.
 
-Pure (models in, errors out), so the operator runs it against the catalogs in
-Connection status and the engine against the live schemas, with the same verdicts.
+The operator runs it against the catalogs in Connection status, the engine against the
+live descriptions, with the same inputs (the source entity as its system stores it, the
+destination entity, the keys, the source's connection type) and so the same verdicts.
+Pure except for planning the task's SQL step, which happens in a sandboxed DuckDB over
+no data (``transform.sql``): the mappings read the query's output, so that is what they
+are checked against.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
+from contextlib import closing
 
-from syncline.api.connection import Entity
+from syncline.api.connection import ConnectionType, Entity, EntityField
 from syncline.api.task import ArithmeticOp, Task, Transform, TransformType
+from syncline.engine.arrow_types import catalog_schema
+from syncline.engine.transform.sql import SqlStep
 from syncline.errors import SynclineError
 
 
@@ -20,22 +27,38 @@ def validate_task(
     destination: Entity,
     keys: list[str],
     *,
-    raw_source: Entity | None = None,
+    source_type: ConnectionType,
 ) -> list[SynclineError]:
     """Every problem found (empty when the task can run).
 
-    ``source`` is what the mappings see: the query's output when the task has a SQL
-    step. ``raw_source`` is the entity as stored, where the incremental cursor lives
-    (defaults to ``source``).
+    ``source`` is the entity as stored, where the incremental cursor lives; with a SQL
+    step the mappings are checked against the query's output over it (``shaped_source``),
+    and a query that cannot be planned is 2206 QueryInvalid, listed first.
     """
     errors: list[SynclineError] = []
-    errors += _source_fields(task, source)
+    try:
+        errors += _source_fields(task, shaped_source(task, source, source_type))
+    except SynclineError as err:  # QueryInvalid: its output, and so the mappings, unknown
+        errors.append(err)
     errors += _destination_fields(task, destination)
     errors += _keys(task, destination, keys)
-    errors += _cursor(task, raw_source or source)
+    errors += _cursor(task, source)
     errors += _duplicates(task)
     errors += _transforms(task)
     return errors
+
+
+def shaped_source(task: Task, source: Entity, source_type: ConnectionType) -> Entity:
+    """What the mappings read: ``source`` itself, or the columns the task's query outputs
+    over a source of that shape (typed as the connector of ``source_type`` reads it).
+    Raises 2206 QueryInvalid when the query cannot be planned."""
+    if not task.query:
+        return source
+    with closing(SqlStep(task.name, task.query)) as step:
+        schema = step.output_schema(catalog_schema(source, source_type))
+    fields = [EntityField(name=f.name, type=str(f.type), nullable=f.nullable) for f in schema]
+    # not validated: the API's field limit is for status, a query may output more columns
+    return Entity.model_construct(name=source.name, fields=fields)
 
 
 def _names(entity: Entity) -> set[str]:

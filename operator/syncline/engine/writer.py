@@ -7,10 +7,20 @@ become row errors (2303) and every other row is still written.
 The destination's complaint often quotes the row's values. The rejects store keeps it
 as the driver wrote it (first line); the public row error keeps its words with the
 row's values and every other quoted literal taken out (``syncline.redaction``).
+
+When the connection to the destination breaks (a reset, a server restart, an idle
+connection dropped by a firewall), the transaction did not commit, so the batch is sent
+again on a new connection, a few times with a pause, then the run fails with 2000 (2003
+for a timeout) naming the destination. Re-sending is safe because the merge is an
+idempotent upsert and the watermark commits with it. If the connection broke just after
+the server committed, the batch's rows count as unchanged the second time and its
+rejects are stored twice.
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -23,6 +33,12 @@ from syncline.errors import SynclineError
 from syncline.redaction import without_values
 
 MAX_DETAIL_CHARS = 300
+RETRY_PAUSES_SECONDS = (0.5, 2.0)
+"""The pause before each new attempt at a batch whose connection broke."""
+RECONNECTABLE = frozenset({2000, 2003})
+"""Codes of a destination that could not be reached (again): worth another attempt."""
+
+log = logging.getLogger("syncline.engine")
 
 
 @dataclass(frozen=True)
@@ -39,7 +55,36 @@ class BatchWrite:
 
 def write_batch(sink: Sink, job: BatchWrite) -> tuple[MergeCounts, list[Reject]]:
     """Commit the batch (good rows merged, bad rows quarantined with their values,
-    watermark advanced); the rejects come back for the report (which shows them without)."""
+    watermark advanced); the rejects come back for the report (which shows them without).
+
+    A batch whose connection broke is sent again (see the module's docstring)."""
+    pauses = iter(RETRY_PAUSES_SECONDS)
+    while True:
+        try:
+            return _commit(sink, job)
+        except Exception as err:
+            lost = _lost_connection(sink, err)
+            if lost is None:
+                raise
+            pause = next(pauses, None)
+            if pause is None:
+                raise lost from None
+            log.warning(
+                "connection lost; sending the batch again",
+                extra={"task": job.task, "code": lost.code, "error": str(lost), "pause": pause},
+            )
+            time.sleep(pause)
+
+
+def _lost_connection(sink: Sink, err: Exception) -> SynclineError | None:
+    """The connection error ``err`` amounts to, or None when it is about something else
+    (a failure to connect again is a SynclineError already)."""
+    if isinstance(err, SynclineError):
+        return err if err.code in RECONNECTABLE else None
+    return sink.connection_lost(err)
+
+
+def _commit(sink: Sink, job: BatchWrite) -> tuple[MergeCounts, list[Reject]]:
     with sink.transaction():
         counts, rejected = _merge_resilient(sink, job, job.batch)
         rejects = job.rejects + rejected

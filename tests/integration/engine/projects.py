@@ -1,12 +1,14 @@
-"""Build ResolvedProjects over real systems for runner tests."""
+"""Build ResolvedProjects over real systems for runner tests, and hook into their runs."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from syncline.api.project import Limits
 from syncline.api.task import Task
 from syncline.engine.project import ResolvedConnection, ResolvedProject
+from syncline.engine.report import RunReport
 from tests.integration.engine.harness import Harness
 
 
@@ -49,3 +51,17 @@ def task(
         "destination": {"connection": "dst", "entity": destination, "keys": keys or ["id"]},
         **extra,
     }
+
+
+def after_batches(count: int, action: Callable[[], object]) -> Callable[[RunReport], None]:
+    """An ``on_progress`` hook doing ``action`` once, when ``count`` batches have committed
+    (the runner reports progress after each batch)."""
+    calls = 0
+
+    def hook(_report: RunReport) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == count:
+            action()
+
+    return hook

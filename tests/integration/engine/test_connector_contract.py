@@ -8,6 +8,7 @@ import pyarrow as pa
 import pytest
 
 from syncline.api.run import RowError
+from syncline.engine.arrow_types import catalog_schema
 from syncline.engine.connectors import open_sink, open_source
 from syncline.engine.connectors.base import MergeCounts
 from syncline.errors import SynclineError
@@ -74,6 +75,19 @@ def test_source_reads_incrementally_past_a_watermark(source_system: Harness) -> 
         assert ids == [3, 2]
     else:
         assert sorted(ids) == [2, 3]  # type: ignore[type-var]
+
+
+def test_the_catalog_type_names_give_the_schema_the_source_reads(source_system: Harness) -> None:
+    """The operator plans a SQL step from a catalog alone, over the types a run reads."""
+    typed = ROWS.append_column("seen", pa.array([datetime(2024, 1, 1)] * 3, pa.timestamp("us")))
+    typed = typed.append_column("active", pa.array([True, False, None], pa.bool_()))
+    source_system.create("customers", typed, keys=["id"])
+    src = open_source(source_system.spec, source_system.credentials, timeout_seconds=5)
+    try:
+        described, read = src.describe("customers"), src.arrow_schema("customers")
+    finally:
+        src.close()
+    assert catalog_schema(described, source_system.spec.type) == read
 
 
 def test_unknown_entity_is_reported_with_its_code(source_system: Harness) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from kubernetes import client
 
 from syncline.devcluster.binaries import repo_root
 from syncline.devcluster.databases import DatabaseAccess
@@ -88,3 +89,36 @@ def test_operator_works_with_only_its_cluster_role(
     cluster.wait_ready("integrationprojects", "sync", timeout=90)
     wait_for(lambda: cluster.cronjob("sync"), what="CronJob created by the limited operator")
     assert {"Connected", "Scheduled"} <= {e["reason"] for e in cluster.events()}
+    # The namespace's engine identity, prepared by the operator (manifests/tenant optional).
+    account = cluster.core.read_namespaced_service_account("syncline-engine", cluster.namespace)
+    assert account.metadata.labels["app.kubernetes.io/managed-by"] == "syncline"
+    rbac = client.RbacAuthorizationV1Api(cluster.api)
+    binding = rbac.read_namespaced_role_binding("syncline-engine", cluster.namespace)
+    assert (binding.role_ref.kind, binding.role_ref.name) == ("ClusterRole", "syncline-engine")
+    assert [(s.kind, s.name) for s in binding.subjects] == [("ServiceAccount", "syncline-engine")]
+    as_engine = f"system:serviceaccount:{cluster.namespace}:syncline-engine"
+    for verb, resource, expected in (
+        ("create", "integrationruns.syncline.dev", "yes"),
+        ("get", "secrets", "no"),
+    ):
+        answer = kubectl(
+            kubeconfig_path,
+            "auth",
+            "can-i",
+            verb,
+            resource,
+            "-n",
+            cluster.namespace,
+            "--as",
+            as_engine,
+        )
+        assert answer.stdout.strip() == expected, (verb, resource, answer.stdout)
+
+
+def test_the_only_role_the_operator_may_bind_is_the_engines(kubeconfig_path: Path) -> None:
+    apply_rbac(kubeconfig_path)
+    for role, expected in (("syncline-engine", "yes"), ("admin", "no"), ("cluster-admin", "no")):
+        answer = kubectl(
+            kubeconfig_path, "auth", "can-i", "bind", f"clusterroles/{role}", "--as", OPERATOR_SA
+        )
+        assert answer.stdout.strip() == expected, (role, answer.stdout, answer.stderr)

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from syncline.api.connection import ConnectionSpec
+from syncline.controllers import connection, kube
 from syncline.controllers.connection import (
-    _failure,
+    _scrubbed,
     describe_endpoint,
+    describe_live,
     is_due,
     outcome_digest,
     required_credentials,
@@ -58,8 +63,7 @@ def test_redaction_removes_every_credential_value_of_every_length() -> None:
 
 def test_a_failure_keeps_its_code_and_loses_short_credential_values() -> None:
     err = SynclineError("ConnectionUnreachable", endpoint="db:5432/ab", detail='role "ab" is gone')
-    verdict = _failure(err, ["ab", "pw"])
-    assert verdict.message == (
+    assert str(_scrubbed(PG, err, ["ab", "pw"])) == (
         '2000 ConnectionUnreachable: Cannot reach db:5432/***: role "***" is gone'
     )
 
@@ -94,9 +98,45 @@ def test_digest_changes_with_readiness_or_catalog_only() -> None:
 
 
 def test_a_connector_error_echoing_a_password_keeps_its_code_but_not_the_value() -> None:
-    from syncline.controllers.connection import _failure
-
     err = SynclineError("ConnectionUnreachable", endpoint="db:5432", detail="bad pw s3cr3t-x")
-    verdict = _failure(err, ["s3cr3t-x"])
-    assert verdict.reason == "ConnectionUnreachable"
-    assert verdict.message == "2000 ConnectionUnreachable: Cannot reach db:5432: bad pw ***"
+    scrubbed = _scrubbed(PG, err, ["s3cr3t-x"])
+    assert scrubbed.name == "ConnectionUnreachable"
+    assert str(scrubbed) == "2000 ConnectionUnreachable: Cannot reach db:5432: bad pw ***"
+
+
+def _connection_obj(spec: ConnectionSpec) -> dict[str, Any]:
+    return {"metadata": {"name": "crm", "namespace": "team-a"}, "spec": spec.to_wire()}
+
+
+def test_an_entity_is_described_live_as_a_run_would_see_it(tmp_path: Path) -> None:
+    with sqlite3.connect(tmp_path / "crm.db") as db:
+        db.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY, email TEXT)")
+    lite = ConnectionSpec.model_validate(
+        {"type": "sqlite", "endpoint": {"path": str(tmp_path / "crm.db")}}
+    )
+    entity = describe_live(_connection_obj(lite), "customers")
+    assert [(f.name, f.type) for f in entity.fields] == [("id", "INTEGER"), ("email", "TEXT")]
+    assert entity.unique_keys == [["id"]]
+    with pytest.raises(SynclineError) as missing:
+        describe_live(_connection_obj(lite), "clients")
+    assert missing.value.code == 2004
+
+
+def test_a_live_description_reads_the_secret_and_never_shows_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    secrets = {"crm-db": {"username": "app", "password": "pw-canary-77"}}
+    monkeypatch.setattr(kube, "read_secret", lambda namespace, name: secrets.get(name))
+
+    def echo(spec: ConnectionSpec, credentials: Any, entity: str, **_: Any) -> Any:
+        raise SynclineError("ConnectionUnreachable", endpoint="db", detail=str(credentials))
+
+    monkeypatch.setattr(connection, "describe_entity", echo)
+    with pytest.raises(SynclineError) as refused:
+        describe_live(_connection_obj(PG), "customers")
+    assert refused.value.code == 2000
+    assert "pw-canary-77" not in str(refused.value)
+    secrets.clear()
+    with pytest.raises(SynclineError) as absent:
+        describe_live(_connection_obj(PG), "customers")
+    assert str(absent.value) == "2100 SecretNotFound: Secret crm-db does not exist in team-a."

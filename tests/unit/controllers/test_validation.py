@@ -4,19 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
+from syncline.api.connection import Entity, EntityField
 from syncline.api.project import IntegrationProjectSpec
-from syncline.controllers.validation import ProjectInputs, plan_project
+from syncline.controllers.validation import ProjectInputs, ProjectPlan, plan_project
+from syncline.errors import SynclineError
 from syncline.scheduling.cronjob import CredentialSource
 
 READY = {"type": "Ready", "status": "True", "reason": "Ok", "message": "ok"}
 
 
-def _connection(entities: dict[str, list[str]], secret: str | None = "creds") -> dict[str, Any]:
+def _connection(
+    entities: dict[str, list[str]], secret: str | None = "creds", name: str = "crm-db"
+) -> dict[str, Any]:
     spec: dict[str, Any] = {"type": "postgresql", "endpoint": {"host": "h"}}
     if secret:
         spec["credentials"] = {"secretRef": {"name": secret}}
     return {
-        "metadata": {"generation": 1},
+        "metadata": {"name": name, "namespace": "team-a", "generation": 1},
         "spec": spec,
         "status": {
             "observedGeneration": 1,
@@ -44,7 +48,7 @@ SET = {
 }
 CONNECTIONS = {
     "crm": _connection({"customers": ["id", "email", "unit"]}),
-    "dwh": _connection({"customers": ["id", "email", "unit"]}, secret="dwh-creds"),
+    "dwh": _connection({"customers": ["id", "email", "unit"]}, secret="dwh-creds", name="dwh-db"),
 }
 
 
@@ -152,3 +156,92 @@ def test_schedule_errors_join_the_others() -> None:
     errors = _plan([task], schedule={"cron": "0 0 30 2 *"})
     assert any(e.startswith("2200") for e in errors)
     assert any(e.startswith("1601 ScheduleWillNeverRun") for e in errors)
+
+
+def _truncated(listed: dict[str, list[str]], count: int) -> dict[str, Any]:
+    """A Connection whose catalog lists ``listed`` but reports ``count`` entities in all."""
+    connection = _connection(listed)
+    connection["status"]["entityCount"] = count
+    return connection
+
+
+def _plan_with(
+    connections: dict[str, Any], tasks: list[dict[str, Any]], describe: Any = None
+) -> ProjectPlan:
+    spec = IntegrationProjectSpec.model_validate(
+        {"connectionSetRef": {"name": "pair"}, "tasks": tasks}
+    )
+    return plan_project(ProjectInputs("proj", spec, SET, None, connections, describe=describe))
+
+
+BEYOND = {"crm": _truncated({"orders": ["id"]}, count=500), "dwh": CONNECTIONS["dwh"]}
+"""crm lists 1 of its 500 entities: customers is beyond what status can hold."""
+
+
+def test_an_entity_beyond_a_truncated_catalog_is_not_reported_missing() -> None:
+    spec = IntegrationProjectSpec.model_validate(
+        {"connectionSetRef": {"name": "pair"}, "tasks": [_task()]}
+    )
+    plan = plan_project(ProjectInputs("proj", spec, SET, None, BEYOND))
+    assert plan.errors == []
+    assert plan.notes == [
+        "Entity customers of crm is beyond its Connection's truncated catalog; it is checked "
+        "when a run starts."
+    ]
+
+
+def test_an_entity_missing_from_a_complete_catalog_is_2004_without_asking() -> None:
+    def describe(connection: Any, entity: str) -> Entity:
+        raise AssertionError("a complete catalog needs no live description")
+
+    crm = {"crm": _connection({"orders": ["id"]}), "dwh": CONNECTIONS["dwh"]}
+    plan = _plan_with(crm, [_task()], describe)
+    assert [str(e) for e in plan.errors] == [
+        "2004 EntityNotFound: Entity customers does not exist in crm"
+    ]
+
+
+def test_an_entity_beyond_the_catalog_is_described_live_once_and_validated() -> None:
+    asked: list[tuple[str, str]] = []
+
+    def describe(connection: Any, entity: str) -> Entity:
+        asked.append((connection["metadata"]["name"], entity))
+        fields = [EntityField(name=f, type="text") for f in ("id", "email")]
+        return Entity(name=entity, fields=fields)
+
+    twice = [_task(), _task(name="again", mappings=[{"destination": "email", "source": "unit"}])]
+    plan = _plan_with(BEYOND, twice, describe)
+    assert asked == [("crm-db", "customers")]
+    assert [e.code for e in plan.errors] == [2200]
+    assert "Task again: source field unit does not exist in customers" in str(plan.errors[0])
+    assert plan.notes == []
+
+
+def test_a_live_description_decides_missing_or_leaves_it_to_the_run() -> None:
+    def absent(connection: Any, entity: str) -> Entity:
+        raise SynclineError("EntityNotFound", entity=entity, connection="db.local/crm")
+
+    def unreachable(connection: Any, entity: str) -> Entity:
+        raise SynclineError("ConnectionUnreachable", endpoint="db.local", detail="refused")
+
+    missing = _plan_with(BEYOND, [_task()], absent)
+    assert [str(e) for e in missing.errors] == [
+        "2004 EntityNotFound: Entity customers does not exist in crm"
+    ]
+    later = _plan_with(BEYOND, [_task()], unreachable)
+    assert later.errors == []
+    assert later.notes == [
+        "Entity customers of crm is beyond its Connection's truncated catalog and could not be "
+        "described (2000 ConnectionUnreachable: Cannot reach db.local: refused); it is checked "
+        "when a run starts."
+    ]
+
+
+def test_a_column_the_sql_step_derives_can_be_mapped() -> None:
+    task = _task(
+        query="SELECT id, lower(email) AS contact FROM source",
+        mappings=[{"destination": "email", "source": "contact"}],
+    )
+    assert _plan([task]) == []
+    raw = _task(query="SELECT id FROM source")
+    assert [e[:4] for e in _plan([raw])] == ["2200"]

@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from syncline.api.connection import Entity
 from syncline.api.run import RowError
+from syncline.errors import SynclineError
 
 DEFAULT_BATCH_SIZE = 50_000
 
@@ -75,6 +76,12 @@ class Connector(ABC):
 
     def close(self) -> None:  # noqa: B027 - most connectors have nothing to publish
         """Release connections; sinks without transactions publish their output here."""
+
+    def connection_lost(self, err: BaseException) -> SynclineError | None:
+        """2000 ConnectionUnreachable (2003 for a timeout) when ``err`` says the connection
+        to the system broke (reset, closed, gone away): what it interrupted did not commit,
+        and the connector connects afresh on its next use. None for any other error."""
+        return None
 
 
 class Source(Connector):

@@ -57,6 +57,15 @@ def _tls_params(mode: SslMode) -> dict[str, Any]:
     return {"ssl": context}  # a context makes PyMySQL refuse a server without TLS
 
 
+def _abandon(cur: pymysql.cursors.SSCursor) -> None:
+    """Forget a streaming query whose connection was lost. PyMySQL would drain it on
+    close and again when it is collected, failing with an AttributeError each time."""
+    result = getattr(cur, "_result", None)  # PyMySQL's own state: nothing public says this
+    if result is not None:
+        result.unbuffered_active = False
+    cur.connection = None  # type: ignore[assignment]
+
+
 def _q(name: str) -> str:
     return quote_ident(name, "`")
 
@@ -99,6 +108,8 @@ class MySQLConnector(Source, Sink):
 
     @property
     def conn(self) -> pymysql.connections.Connection[Any]:
+        if self._conn is not None and not self._conn.open:
+            self.close()  # it broke (reset, server gone): connect afresh
         if self._conn is None:
             started = time.monotonic()
             try:
@@ -112,7 +123,7 @@ class MySQLConnector(Source, Sink):
             self._conn = conn
         return self._conn
 
-    def _classify(self, err: pymysql.err.OperationalError, elapsed: float) -> SynclineError:
+    def _classify(self, err: pymysql.err.MySQLError, elapsed: float) -> SynclineError:
         code = err.args[0] if err.args else 0
         if code in _ACCESS_DENIED:
             return SynclineError("AuthenticationFailed", endpoint=self.endpoint, secret=self.secret)
@@ -121,7 +132,18 @@ class MySQLConnector(Source, Sink):
         text = str(err.args[1] if len(err.args) > 1 else err)
         if "timed out" in text or elapsed >= self._timeout * 0.9:
             return SynclineError("ConnectionTimeout", endpoint=self.endpoint, seconds=self._timeout)
-        return SynclineError("ConnectionUnreachable", endpoint=self.endpoint, detail=text[:200])
+        detail = text[:200] or "the connection was closed"
+        return SynclineError("ConnectionUnreachable", endpoint=self.endpoint, detail=detail)
+
+    def connection_lost(self, err: BaseException) -> SynclineError | None:
+        if not isinstance(err, pymysql.err.OperationalError | pymysql.err.InterfaceError):
+            return None
+        return None if self._alive() else self._classify(err, 0.0)
+
+    def _alive(self) -> bool:
+        """Whether the connection still stands. A lost one was rolled back by the server,
+        and PyMySQL fails on it with errors that would hide the one that lost it."""
+        return self._conn is not None and self._conn.open
 
     def _query(self, statement: str, params: Sequence[Any] | None = None) -> list[Any]:
         with self.conn.cursor() as cur:
@@ -185,10 +207,15 @@ class MySQLConnector(Source, Sink):
                 query += f" WHERE {_q(cursor_field)} > %s"
                 params.append(after)
             query += f" ORDER BY {_q(cursor_field)}"
-        with self.conn.cursor(pymysql.cursors.SSCursor) as cur:
+        cur = self.conn.cursor(pymysql.cursors.SSCursor)
+        try:
             cur.execute(query, params)
             while rows := cur.fetchmany(batch_size):
                 yield rows_to_batch(rows, schema)
+        finally:
+            if not self._alive():
+                _abandon(cur)
+            cur.close()
 
     # -- sink --------------------------------------------------------------------------
     def _ensure_tables(self) -> None:
@@ -216,7 +243,8 @@ class MySQLConnector(Source, Sink):
         try:
             yield
         except BaseException:
-            self.conn.rollback()
+            if self._alive():
+                self.conn.rollback()
             raise
         if self.dry_run:
             self.conn.rollback()
@@ -230,7 +258,8 @@ class MySQLConnector(Source, Sink):
         try:
             yield
         except BaseException:
-            self._query(f"ROLLBACK TO SAVEPOINT {name}")
+            if self._alive():
+                self._query(f"ROLLBACK TO SAVEPOINT {name}")
             raise
         self._query(f"RELEASE SAVEPOINT {name}")
 

@@ -65,6 +65,9 @@ class PostgresConnector(Source, Sink):
             "password": credentials.get("password", ""),
             "connect_timeout": max(1, int(timeout_seconds)),
             "sslmode": self.ssl_mode,
+            # verify-full trusts the system's CAs (libpq's own default is a file in $HOME,
+            # which a run pod does not have)
+            **({"sslrootcert": "system"} if self.ssl_mode == "verify-full" else {}),
             "options": "-c TimeZone=UTC",
             "autocommit": True,
         }
@@ -74,6 +77,8 @@ class PostgresConnector(Source, Sink):
     # -- connection ------------------------------------------------------------------
     @property
     def conn(self) -> psycopg.Connection[Any]:
+        if self._conn is not None and self._conn.closed:
+            self.close()  # it broke (reset, server gone): connect afresh
         if self._conn is None:
             self._conn = self._connect()
         return self._conn
@@ -96,8 +101,15 @@ class PostgresConnector(Source, Sink):
             return SynclineError("TlsNotOffered", endpoint=self.endpoint, mode=self.ssl_mode)
         if "timeout" in text or elapsed >= self._timeout * 0.9:
             return SynclineError("ConnectionTimeout", endpoint=self.endpoint, seconds=self._timeout)
-        detail = said.splitlines()[-1] if said else type(err).__name__
+        # libpq continues a sentence over tab-indented lines: keep all of it, on one line
+        detail = " ".join(said.split()) if said else type(err).__name__
         return SynclineError("ConnectionUnreachable", endpoint=self.endpoint, detail=detail)
+
+    def connection_lost(self, err: BaseException) -> SynclineError | None:
+        if not isinstance(err, psycopg.OperationalError):
+            return None
+        alive = self._conn is not None and not self._conn.closed
+        return None if alive else self._classify(err, 0.0)
 
     def check(self) -> None:
         self.conn.execute("SELECT 1")
