@@ -157,9 +157,17 @@ def get_cronjob(namespace: str, name: str) -> dict[str, Any] | None:
 
 def apply_cronjob(manifest: dict[str, Any]) -> dict[str, Any]:
     """Server-side apply with force: the fields we set are ours, hand edits are reverted."""
-    batch = kubernetes.client.BatchV1Api(api_client())
+    obj = _server_side_apply(
+        kubernetes.client.BatchV1Api(api_client()).patch_namespaced_cron_job, manifest
+    )
+    result: dict[str, Any] = api_client().sanitize_for_serialization(obj)
+    return result
+
+
+def _server_side_apply(patch: Callable[..., Any], manifest: dict[str, Any]) -> Any:
+    """``patch`` (a namespaced ``patch_*`` of the client) as a forced server-side apply."""
     meta = manifest["metadata"]
-    obj = batch.patch_namespaced_cron_job(
+    return patch(
         meta["name"],
         meta["namespace"],
         manifest,
@@ -167,8 +175,6 @@ def apply_cronjob(manifest: dict[str, Any]) -> dict[str, Any]:
         force=True,
         _content_type="application/apply-patch+yaml",
     )
-    result: dict[str, Any] = api_client().sanitize_for_serialization(obj)
-    return result
 
 
 def apply_engine_identity(manifests: list[dict[str, Any]]) -> None:
@@ -176,20 +182,12 @@ def apply_engine_identity(manifests: list[dict[str, Any]]) -> None:
     the names are Syncline's, and manifests/tenant applies the same objects)."""
     api = api_client()
     for manifest in manifests:
-        meta = manifest["metadata"]
         apply: Callable[..., Any]
         if manifest["kind"] == "ServiceAccount":
             apply = kubernetes.client.CoreV1Api(api).patch_namespaced_service_account
         else:
             apply = kubernetes.client.RbacAuthorizationV1Api(api).patch_namespaced_role_binding
-        apply(
-            meta["name"],
-            meta["namespace"],
-            manifest,
-            field_manager=FIELD_MANAGER,
-            force=True,
-            _content_type="application/apply-patch+yaml",
-        )
+        _server_side_apply(apply, manifest)
 
 
 def failed_create_events(namespace: str, job: str) -> list[dict[str, Any]]:

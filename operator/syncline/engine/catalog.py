@@ -7,21 +7,34 @@ and never put credential values into the errors they raise.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 
 from syncline.api.connection import ConnectionSpec, Entity
 from syncline.engine.connectors import open_connector
+from syncline.engine.connectors.base import Connector
+
+
+@contextmanager
+def _checked(
+    spec: ConnectionSpec, credentials: Mapping[str, str], timeout_seconds: float
+) -> Iterator[Connector]:
+    """A connector whose system answered with these credentials (else 2000-2003), closed
+    after use."""
+    connector = open_connector(spec, credentials, timeout_seconds=timeout_seconds)
+    try:
+        connector.check()
+        yield connector
+    finally:
+        connector.close()
 
 
 def check_connection(
     spec: ConnectionSpec, credentials: Mapping[str, str], *, timeout_seconds: float
 ) -> None:
     """Return when the system answers with these credentials; else raise 2000-2003."""
-    connector = open_connector(spec, credentials, timeout_seconds=timeout_seconds)
-    try:
-        connector.check()
-    finally:
-        connector.close()
+    with _checked(spec, credentials, timeout_seconds):
+        pass
 
 
 def discover_entities(
@@ -32,12 +45,8 @@ def discover_entities(
     limit: int = 200,
 ) -> tuple[list[Entity], int]:
     """Up to ``limit`` entities (fields, unique keys) and how many the system has in all."""
-    connector = open_connector(spec, credentials, timeout_seconds=timeout_seconds)
-    try:
-        connector.check()
+    with _checked(spec, credentials, timeout_seconds) as connector:
         return connector.discover(limit)
-    finally:
-        connector.close()
 
 
 def describe_entity(
@@ -45,9 +54,5 @@ def describe_entity(
 ) -> Entity:
     """One entity's fields and unique keys, as a run would see them; 2004 only when the
     system answers and has no such entity."""
-    connector = open_connector(spec, credentials, timeout_seconds=timeout_seconds)
-    try:
-        connector.check()
+    with _checked(spec, credentials, timeout_seconds) as connector:
         return connector.describe(entity)
-    finally:
-        connector.close()
