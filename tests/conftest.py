@@ -6,4 +6,5 @@ pytest_plugins = [
     "tests.fixtures.databases",
     "tests.fixtures.cluster",
     "tests.fixtures.toxiproxy",
+    "tests.fixtures.notifications",
 ]

@@ -269,6 +269,13 @@ CATALOG: tuple[ErrorSpec, ...] = (
         "Task {task}: {field} is required once template and project are merged.",
     ),
     _e(2212, "NoTasks", 400, C.VALIDATION, "Project {name} has no tasks to run."),
+    _e(
+        2213,
+        "TemplateTypeMismatch",
+        400,
+        C.VALIDATION,
+        "{kind} {name} expects a {expected} {part}, but {detail}.",
+    ),
     # -- rows: 2300-2399 (a row error fails the row, not the run) ---------------------
     # Row messages name the key and the field, never a value: they reach status, Events
     # and the log. The rejects store keeps the values (see syncline.redaction).
@@ -342,10 +349,56 @@ CATALOG: tuple[ErrorSpec, ...] = (
         C.LIMIT,
         "Namespace {namespace} already has {limit} scheduled projects (the quota).",
     ),
-    _e(2503, "EmptySource", 422, C.LIMIT, "Task {task}: the source returned no rows."),
+    _e(
+        2503,
+        "EmptySource",
+        422,
+        C.LIMIT,
+        "Task {task}: a full read found no rows in the source while the destination's "
+        "{entity} has {rows}; nothing was written (guardrails.emptySourceProtection).",
+    ),
+    _e(
+        2504,
+        "ChangedShareExceeded",
+        422,
+        C.LIMIT,
+        "Task {task}: the run would insert or update {changed} of the {rows} rows of "
+        "{entity} ({share}), over guardrails.maxChangedShare {limit}; nothing was written.",
+    ),
+    _e(
+        2505,
+        "RunErrorRateExceeded",
+        422,
+        C.LIMIT,
+        "{errors} of the last {runs} finished runs of project {name} ended in Error; "
+        "guardrails.maxRunErrorRate allows {allowed} in {window}.",
+    ),
+    _e(
+        2506,
+        "SuspendedByGuardrail",
+        409,
+        C.LIMIT,
+        "Project {name} is suspended since run {run}: {cause} No scheduled run starts "
+        "until it is resumed: `syncline resume {name}`, or a new syncline.dev/resume "
+        "annotation value.",
+    ),
     # -- notifications: 2600-2699 -----------------------------------------------------
     _e(2600, "NotificationFailed", 502, C.NOTIFICATION, "Notification {name} failed: {detail}"),
     _e(2601, "InvalidRecipient", 400, C.NOTIFICATION, "{recipient!r} is not an email address."),
+    _e(
+        2602,
+        "EmailNotConfigured",
+        503,
+        C.NOTIFICATION,
+        "spec.notifications.email is set, but the operator cannot send email: {detail}",
+    ),
+    _e(
+        2603,
+        "WebhookUrlInvalid",
+        400,
+        C.NOTIFICATION,
+        "Webhook {name}: Secret {secret} {detail}",
+    ),
     # -- audit: 2700-2799 -------------------------------------------------------------
     _e(2700, "AuditChainBroken", 500, C.AUDIT, "Audit record {seq} does not match its hash."),
     _e(2701, "AuditRecordNotFound", 404, C.AUDIT, "Audit record {seq} does not exist."),

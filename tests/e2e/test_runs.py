@@ -168,7 +168,12 @@ def test_retention_and_deletion(world: World) -> None:
                 "labels": {"syncline.dev/project": "history"},
                 "ownerReferences": [owner],
             },
-            "spec": {"projectRef": {"name": "history"}, "trigger": "manual"},
+            # runs of past Jobs (one with no jobRef would be a request to start one)
+            "spec": {
+                "projectRef": {"name": "history"},
+                "trigger": "manual",
+                "jobRef": {"name": name},
+            },
         }
         world.cluster.custom.create_namespaced_custom_object(
             "syncline.dev", "v1alpha1", world.cluster.namespace, "integrationruns", body

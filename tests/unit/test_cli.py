@@ -5,6 +5,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
 
 from syncline.cli.main import COMMANDS
 
@@ -36,3 +40,23 @@ def test_errors_json_lists_the_catalog() -> None:
     assert {"code": 1600, "name": "InvalidCron"}.items() <= rows[
         [r["code"] for r in rows].index(1600)
     ].items()
+
+
+def test_run_now_full_refresh_asks_for_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    from syncline.cli import runs
+    from syncline.kube import manual
+
+    asked: list[dict[str, Any]] = []
+
+    def start_run(*args: Any, **kwargs: Any) -> manual.StartedRun:
+        asked.append(kwargs)
+        return manual.StartedRun(job="crm-manual-1", run="crm-manual-1")
+
+    monkeypatch.setattr(runs, "_context", lambda namespace: (None, "team-a"))
+    monkeypatch.setattr(manual, "start_run", start_run)
+    out = CliRunner().invoke(runs.run_now, ["crm", "--full-refresh"])
+    assert out.exit_code == 0, out.output
+    assert out.output == "started full refresh crm-manual-1 (job crm-manual-1)\n"
+    assert asked == [{"full_refresh": True}]
+    CliRunner().invoke(runs.run_now, ["crm"])
+    assert asked[-1] == {"full_refresh": False}

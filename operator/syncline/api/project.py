@@ -78,31 +78,62 @@ class Schedule(ApiModel):
 
 
 class Outcome(StrEnum):
-    """Run results a notification can be sent for."""
+    """Run outcomes a notification can be sent for.
+
+    Completed, Warning and Error are run results; Recovered is the first Completed or
+    Warning run after an Error run.
+    """
 
     COMPLETED = "Completed"
     WARNING = "Warning"
     ERROR = "Error"
+    RECOVERED = "Recovered"
+
+
+DEFAULT_REMIND_EVERY = 10
+MAX_WEBHOOKS = 20
+
+
+def _default_outcomes() -> list[Outcome]:
+    return [Outcome.WARNING, Outcome.ERROR, Outcome.RECOVERED]
 
 
 class EmailNotification(ApiModel):
-    """Email the result of a run."""
+    """Email the result of a run, through the operator's SMTP server (SYNCLINE_SMTP_URL)."""
 
     to: list[str] = Field(min_length=1)
     """Recipients; an entry may hold several comma-separated addresses (a group)."""
-    results: list[Outcome] = Field(default_factory=lambda: [Outcome.WARNING, Outcome.ERROR])
-    """Which run results trigger an email. (Not named `on`: YAML 1.1 reads that key as true.)"""
+    results: list[Outcome] = Field(default_factory=_default_outcomes)
+    """Which run outcomes trigger an email: Completed, Warning, Error, Recovered (the first
+    good run after an Error). (Not named `on`: YAML 1.1 reads that key as true.)"""
+    remind_every: Annotated[int, Field(ge=0)] = DEFAULT_REMIND_EVERY
+    """One email when the result changes; while it stays the same, another after every
+    this many runs (0: never remind)."""
+
+
+class WebhookFormat(StrEnum):
+    """The body a webhook receives."""
+
+    GENERIC = "generic"
+    SLACK = "slack"
+    TEAMS = "teams"
 
 
 class WebhookNotification(ApiModel):
     """POST the run summary as JSON to a URL kept in a Secret."""
 
-    name: str
-    """Name of this webhook."""
+    name: str = Field(min_length=1, max_length=63)
+    """Name of this webhook (in the run's status and in Events)."""
     url_secret_ref: LocalObjectReference
     """Secret whose key `url` holds the webhook URL (URLs often embed tokens)."""
-    results: list[Outcome] = Field(default_factory=lambda: [Outcome.WARNING, Outcome.ERROR])
-    """Which run results trigger the webhook."""
+    format: WebhookFormat = WebhookFormat.GENERIC
+    """generic (Syncline's JSON, see docs/notifications.md), slack (an incoming-webhook
+    message) or teams (an Adaptive Card message)."""
+    results: list[Outcome] = Field(default_factory=_default_outcomes)
+    """Which run outcomes trigger the webhook."""
+    remind_every: Annotated[int, Field(ge=0)] = DEFAULT_REMIND_EVERY
+    """One call when the result changes; while it stays the same, another after every
+    this many runs (0: never remind)."""
 
 
 class Notifications(ApiModel):
@@ -111,9 +142,9 @@ class Notifications(ApiModel):
     email: EmailNotification | None = None
     """Email recipients."""
     webhooks: list[WebhookNotification] = Field(
-        default_factory=list, json_schema_extra=LIST_MAP_BY_NAME
+        default_factory=list, max_length=MAX_WEBHOOKS, json_schema_extra=LIST_MAP_BY_NAME
     )
-    """Webhooks."""
+    """Webhooks (at most 20)."""
 
 
 MEMORY_QUANTITY = r"^[1-9][0-9]*(Ki|Mi|Gi|Ti|k|M|G|T)?$"
@@ -132,6 +163,47 @@ class Limits(ApiModel):
     """Memory of the run's pod (e.g. 512Mi, 2Gi), requested and enforced: the pod is
     killed above it and the run ends in Error 2408. Default: the operator's
     SYNCLINE_ENGINE_MEMORY (1Gi)."""
+
+
+class RunErrorRate(ApiModel):
+    """Too many failed runs in a row: the share of recent runs that may end in Error."""
+
+    share: Annotated[float, Field(ge=0, le=1)]
+    """Largest share (0..1) of the last `runs` finished runs that may end in Error: a run
+    in Error that puts more than share x runs of them in Error suspends the project (0:
+    the first Error does)."""
+    runs: Annotated[int, Field(ge=1, le=100)]
+    """How many of the latest finished runs count (runs before the last resume do not)."""
+
+
+class Guardrails(ApiModel):
+    """Checks that stop a run that looks wrong before it writes, and suspend the project
+    until someone looks (docs/runs.md#guardrails). A suspended project is Stalled; resume
+    it with `syncline resume` or a new syncline.dev/resume annotation value."""
+
+    max_run_error_rate: RunErrorRate | None = None
+    """Suspend when too many of the last runs ended in Error (not limits.maxErrorRate,
+    which is about failed rows within one run)."""
+    max_changed_share: Annotated[float, Field(ge=0, le=1)] | None = None
+    """Largest share (0..1) of a destination entity's rows one task may insert or update
+    in one run; more writes nothing and suspends. An empty destination (the initial load)
+    is exempt. Each task is then run twice: first without committing, to count."""
+    empty_source_protection: bool = False
+    """A full read (a task without incremental, or a full refresh) that finds no rows in
+    the source while the destination entity has rows writes nothing and suspends."""
+
+
+class GuardrailTrip(ApiModel):
+    """The guardrail that suspended the project."""
+
+    code: int
+    """Catalog code of the trip (2503, 2504, 2505)."""
+    message: str
+    """What tripped, with the numbers."""
+    run: str
+    """The run that tripped it."""
+    tripped_time: datetime
+    """When the project was suspended."""
 
 
 class History(ApiModel):
@@ -191,6 +263,8 @@ class IntegrationProjectSpec(ApiModel):
     """Who hears about runs."""
     limits: Limits = Field(default_factory=Limits)
     """Guardrails of a run."""
+    guardrails: Guardrails = Field(default_factory=Guardrails)
+    """Checks that suspend the project when a run looks wrong (all off by default)."""
     history: History = Field(default_factory=History)
     """How long runs are kept."""
 
@@ -227,6 +301,22 @@ class Totals(ApiModel):
     """Records inserted or updated, all runs together."""
 
 
+class NotificationState(ApiModel):
+    """The last run as notifications see it: its outcome and how long its result has held."""
+
+    run: str
+    """The run this describes (the project's lastRun)."""
+    outcome: Outcome
+    """Its outcome: its result, or Recovered for the first good run after an Error."""
+    consecutive_runs: Annotated[int, Field(ge=1)] = 1
+    """Runs in a row that ended with the last run's result, the last run included (the
+    consecutive failures while it is Error)."""
+    last_sent_run: str | None = None
+    """The last run a notification was delivered for, on any channel."""
+    last_sent_time: datetime | None = None
+    """When that notification was delivered."""
+
+
 class IntegrationProjectStatus(ApiModel):
     """The observed state of an IntegrationProject."""
 
@@ -250,6 +340,17 @@ class IntegrationProjectStatus(ApiModel):
     """Counts over all runs."""
     last_manual_token: str | None = None
     """The last syncline.dev/run-now annotation value acted on (each token runs once)."""
+    last_full_refresh_token: str | None = None
+    """The last syncline.dev/full-refresh annotation value acted on (each token runs once)."""
+    notifications: NotificationState | None = None
+    """Where the project stands for notifications (the no-flooding rule's memory)."""
+    guardrail: GuardrailTrip | None = None
+    """The guardrail that suspended the project, while it holds (cleared by a resume)."""
+    last_resume_token: str | None = None
+    """The last syncline.dev/resume annotation value acted on (each token resumes once)."""
+    last_resume_time: datetime | None = None
+    """When the project was last resumed; runs before it no longer count for
+    guardrails.maxRunErrorRate."""
 
 
 class IntegrationProject(Resource):

@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import ClassVar, Literal
 
 from pydantic import Field
+from pydantic.config import JsonDict
 
 from syncline.api.base import AGE_COLUMN, ApiModel, Condition, LocalObjectReference, Resource
 
@@ -87,15 +88,59 @@ class TaskResult(RunCounts):
     """Why the task ended in Error, starting with its catalog code."""
 
 
+class NotificationChannel(StrEnum):
+    """How a notification travels."""
+
+    EMAIL = "email"
+    WEBHOOK = "webhook"
+
+
+class DeliveryResult(StrEnum):
+    """What became of one notification of a run."""
+
+    PENDING = "Pending"
+    SENT = "Sent"
+    FAILED = "Failed"
+    SKIPPED = "Skipped"
+
+
+class NotificationRecord(ApiModel):
+    """One channel's notification about this run."""
+
+    channel: NotificationChannel
+    """email or webhook."""
+    name: str
+    """The webhook's name; "email" for email."""
+    result: DeliveryResult
+    """Pending while it is being sent; Sent, Failed (gave up) or Skipped (not due: the
+    result did not change; or cannot be sent: the message says why)."""
+    attempts: int = 0
+    """Delivery attempts made."""
+    code: int | None = None
+    """Catalog code of a failure or a skip that needs attention."""
+    message: str = ""
+    """What happened (never a URL, address list or credential)."""
+    time: datetime | None = None
+    """When the outcome was recorded."""
+
+
+NOTIFICATION_LIST: JsonDict = {
+    "x-kubernetes-list-type": "map",
+    "x-kubernetes-list-map-keys": ["channel", "name"],
+}
+
+
 class IntegrationRunSpec(ApiModel):
-    """What this run is for. Written by the operator when the run's Job appears."""
+    """What this run is for. Written by the operator when the run's Job appears; or by a
+    user (kubectl, Argo CD, Flux) as a run request: projectRef, optionally fullRefresh,
+    and no jobRef. The operator then starts the run's Job and sets jobRef."""
 
     project_ref: LocalObjectReference
     """The project this run executes."""
-    trigger: Trigger
-    """What started the run."""
+    trigger: Trigger = Trigger.MANUAL
+    """What started the run (a run request is manual)."""
     job_ref: LocalObjectReference | None = None
-    """The Job running it."""
+    """The Job running it; absent on a run request until the operator starts it."""
     full_refresh: bool = False
     """Ignore incremental watermarks and read everything."""
 
@@ -125,6 +170,10 @@ class IntegrationRunStatus(RunCounts):
     """Run-level warnings."""
     log_ref: str | None = None
     """Where the full run log is kept (ConfigMap name)."""
+    notifications: list[NotificationRecord] = Field(
+        default_factory=list, max_length=64, json_schema_extra=NOTIFICATION_LIST
+    )
+    """What the operator notified about this run, per channel (written once per run)."""
 
 
 class IntegrationRun(Resource):

@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "dev": ("syncline.cli.dev:dev", "Start/stop a local control plane and databases."),
     "run-now": ("syncline.cli.runs:run_now", "Start a run of a project now."),
     "runs": ("syncline.cli.runs:runs", "Execution history: list runs, get logs, fail a stuck run."),
+    "resume": ("syncline.cli.resume:resume", "Resume a project a guardrail suspended."),
     "crds": ("syncline.cli.generate:crds", "Write (or --check) the CRDs generated from the API."),
     "errors": ("syncline.cli.generate:errors", "Print the error catalog (table, JSON, Markdown)."),
 }

@@ -27,13 +27,17 @@ def _context(namespace: str | None) -> tuple[Any, str]:
 @click.argument("project")
 @NAMESPACE
 @click.option("--token", default=None, help="Idempotency token: the same token runs once.")
-def run_now(project: str, namespace: str | None, token: str | None) -> None:
+@click.option(
+    "--full-refresh", is_flag=True, help="Ignore incremental watermarks and read everything."
+)
+def run_now(project: str, namespace: str | None, token: str | None, full_refresh: bool) -> None:
     """Start a run of PROJECT now (refused with 1670 while a run is active)."""
     from syncline.kube.manual import start_run
 
     api, ns = _context(namespace)
-    started = start_run(api, ns, project, token)
-    click.echo(f"started run {started.run} (job {started.job})")
+    started = start_run(api, ns, project, token, full_refresh=full_refresh)
+    what = "full refresh" if full_refresh else "run"
+    click.echo(f"started {what} {started.run} (job {started.job})")
 
 
 @click.group()

@@ -26,12 +26,15 @@ from pydantic import ValidationError
 from syncline.api.base import GROUP, VERSION
 from syncline.api.project import IntegrationProjectSpec
 from syncline.controllers import drift, kube
+from syncline.controllers.cadence import observe_project
 from syncline.controllers.connection import describe_live
 from syncline.controllers.dependencies import (
     counts_towards_quota,
     quota_rank,
     request_reconcile,
 )
+from syncline.controllers.guardrails import guardrail_hold
+from syncline.controllers.notifications import notification_notes
 from syncline.controllers.publish import publish
 from syncline.controllers.settings import OperatorSettings, current
 from syncline.controllers.status import Verdict, failed, succeeded
@@ -75,9 +78,15 @@ def quota_error(
 
 
 def apply_schedule(
-    project: ProjectIdentity, spec: IntegrationProjectSpec, plan: ProjectPlan
+    project: ProjectIdentity,
+    spec: IntegrationProjectSpec,
+    plan: ProjectPlan,
+    hold: SynclineError | None = None,
 ) -> tuple[Verdict, dict[str, Any]]:
-    """Build and server-side apply the CronJob; the verdict and status fields that follow."""
+    """Build and server-side apply the CronJob; the verdict and status fields that follow.
+
+    ``hold`` (a guardrail's suspension) keeps the CronJob suspended and the project Stalled.
+    """
     name = cronjob_name(project.name)
     existing = kube.get_cronjob(project.namespace, name)
     if existing is not None and not kube.is_controlled_by(existing, project.uid):
@@ -86,7 +95,9 @@ def apply_schedule(
     settings = current()
     if settings.manage_engine_identity:  # before the CronJob: its first pod needs it
         _prepare_engine_identity(project.namespace, settings)
-    manifest = build_cronjob(project, spec, plan.schedule, plan.credentials, settings.engine)
+    manifest = build_cronjob(
+        project, spec, plan.schedule, plan.credentials, settings.engine, suspend=hold is not None
+    )
     drift.remember(manifest)  # before applying: the watch event must not see a stale wish
     kube.apply_cronjob(manifest)
     fields: dict[str, Any] = {
@@ -94,6 +105,8 @@ def apply_schedule(
         "schedule": plan.schedule.describe() if plan.schedule else MANUAL,
         "nextRunTime": None,
     }
+    if hold is not None:
+        return failed([hold]), fields
     if plan.schedule is None:
         return succeeded("ManualOnly", "No schedule: runs start only on request."), fields
     if spec.suspend:
@@ -131,6 +144,8 @@ def reconcile_project(body: Mapping[str, Any], indexes: Mapping[str, Any]) -> No
         detail = str(err.errors()[0].get("msg"))
         _block(project, body, [SynclineError("ParameterInvalid", field="spec", detail=detail)])
         return
+    observe_project(namespace, name, spec, body.get("status") or {})
+    hold = guardrail_hold(body)  # a new resume token is acted on whatever else holds
     plan = plan_project(read_inputs(namespace, name, spec))
     if not plan.errors and counts_towards_quota(body.get("spec") or {}):
         over = quota_error(namespace, name, meta, indexes["scheduled_projects"])
@@ -142,8 +157,9 @@ def reconcile_project(body: Mapping[str, Any], indexes: Mapping[str, Any]) -> No
         else:
             _block(project, body, plan.errors)
         return
-    verdict, fields = apply_schedule(project, spec, plan)
-    publish(kube.PROJECT, body, with_last_run(with_notes(verdict, plan.notes), body), fields)
+    verdict, fields = apply_schedule(project, spec, plan, hold)
+    verdict = with_last_run(with_notes(verdict, plan.notes), body)
+    publish(kube.PROJECT, body, with_notes(verdict, notification_notes(body, spec)), fields)
     if not counts_towards_quota(body.get("spec") or {}):
         release_quota(namespace, indexes, f"IntegrationProject/{name}@{meta.get('generation')}")
 

@@ -21,26 +21,22 @@ import kopf
 from kubernetes.client.exceptions import ApiException
 
 from syncline.api.base import GROUP, VERSION
-from syncline.api.project import IntegrationProjectStatus
+from syncline.api.project import IntegrationProjectStatus, LastRun
 from syncline.api.run import IntegrationRun, RunResult
 from syncline.controllers import kube, starts
 from syncline.controllers.dependencies import request_reconcile
+from syncline.controllers.guardrails import suspend_if_tripped
+from syncline.controllers.notifications import notify_after_fold, standing_fields
 from syncline.controllers.settings import current
 from syncline.controllers.status import last_run_condition
 from syncline.errors import SynclineError
 from syncline.history.aggregate import add_to_totals, is_newer, last_run_of, succeeded
-from syncline.history.naming import (
-    PROJECT_LABEL,
-    RUN_NOW_ANNOTATION,
-    TRIGGER_LABEL,
-    effective_trigger,
-)
+from syncline.history.naming import PROJECT_LABEL, TRIGGER_LABEL, effective_trigger
 from syncline.history.records import error_status, rfc3339, run_manifest
 from syncline.history.retention import expired
-from syncline.kube.manual import start_run
 from syncline.observability.events import post_run_result
 from syncline.observability.metrics import RECORDER, FinishedRun
-from syncline.scheduling.cronjob import KILLED_EXIT_CODE
+from syncline.scheduling.cronjob import KILLED_EXIT_CODE, is_full_refresh
 
 logger = logging.getLogger(__name__)
 RUNS = "integrationruns"
@@ -60,7 +56,12 @@ def ensure_run_for_job(job: dict[str, Any]) -> None:
     last = ((project.get("status") or {}).get("lastRun") or {}).get("result")
     trigger = effective_trigger(meta["labels"].get(TRIGGER_LABEL), last)
     body = run_manifest(
-        meta["name"], project_name, trigger, project["metadata"]["uid"], meta["name"]
+        meta["name"],
+        project_name,
+        trigger,
+        project["metadata"]["uid"],
+        meta["name"],
+        full_refresh=is_full_refresh(job),
     )
     try:
         _custom().create_namespaced_custom_object(GROUP, VERSION, namespace, RUNS, body)
@@ -98,6 +99,11 @@ def close_failed_run(job: dict[str, Any], error: SynclineError) -> None:
     kube.update_status(kube.RUN, meta["namespace"], meta["name"], unless_finished)
 
 
+_ALL_LAST_RUN_FIELDS: dict[str, None] = {
+    f.alias or name: None for name, f in LastRun.model_fields.items()
+}
+
+
 def fold_into_project(run_body: dict[str, Any]) -> None:
     """Update the project's lastRun/totals/LastRunSucceeded from a newer finished run.
 
@@ -109,8 +115,10 @@ def fold_into_project(run_body: dict[str, Any]) -> None:
     if run.status is None:
         return
     finished = run.status
+    seen: list[dict[str, Any]] = []
 
     def folded(project: dict[str, Any]) -> dict[str, Any] | None:
+        seen[:] = [project]
         raw_status = project.get("status") or {}
         status = IntegrationProjectStatus.model_validate(
             {k: v for k, v in raw_status.items() if k != "conditions"}
@@ -118,7 +126,9 @@ def fold_into_project(run_body: dict[str, Any]) -> None:
         if not is_newer(run, status):
             return None
         fields: dict[str, Any] = {
-            "lastRun": last_run_of(run).to_wire(),
+            # null for every field the new run lacks: a merge patch would keep the old
+            # run's errorCode under a Completed lastRun
+            "lastRun": {**_ALL_LAST_RUN_FIELDS, **last_run_of(run).to_wire()},
             "totals": add_to_totals(status.totals, run).to_wire(),
             "conditions": last_run_condition(
                 raw_status.get("conditions") or [],
@@ -131,16 +141,21 @@ def fold_into_project(run_body: dict[str, Any]) -> None:
             fields["lastSuccessfulTime"] = rfc3339(finished.completion_time)
         if finished.start_time:
             fields["lastScheduleTime"] = rfc3339(finished.start_time)
-        return fields
+        return fields | standing_fields(run, status)
 
     project = kube.update_status(kube.PROJECT, namespace, run.spec.project_ref.name, folded)
     if project is None:
+        if seen:  # folded before: notify unless that already happened (a restart between)
+            notify_after_fold(run_body, seen[0])
+            suspend_if_tripped(run, seen[0])  # likewise
         return
     _record_metrics(run, namespace)
     post_run_result(project, run.metadata.name or "", finished.result.value, finished.message or "")
+    suspend_if_tripped(run, project)
     request_reconcile(
         kube.PROJECT, namespace, run.spec.project_ref.name, f"run:{run.metadata.name}"
     )
+    notify_after_fold(run_body, project)
 
 
 def _record_metrics(run: IntegrationRun, namespace: str) -> None:
@@ -215,30 +230,6 @@ def project_gone(event: kopf.RawEvent, body: kopf.Body, **_: Any) -> None:
     """A deleted project's metric series go with it (its runs go by garbage collection)."""
     if event.get("type") == "DELETED":
         RECORDER.forget_project(body["metadata"]["namespace"], body["metadata"]["name"])
-
-
-def handle_run_now(body: kopf.Body) -> None:
-    """Start a run for a new ``syncline.dev/run-now`` token; each token runs at most once."""
-    meta = body["metadata"]
-    token = (meta.get("annotations") or {}).get(RUN_NOW_ANNOTATION)
-    status = body.get("status") or {}
-    if not token or token == status.get("lastManualToken"):
-        return
-    try:
-        started = start_run(kube.api_client(), meta["namespace"], meta["name"], token)
-        kopf.info(body, reason="RunRequested", message=f"Started run {started.run} ({token}).")
-    except SynclineError as err:
-        if err.code not in (1301, 1670):  # already done / overlap: the token is spent
-            raise
-        kopf.warn(body, reason=err.name, message=str(err))
-    kube.patch_status(kube.PROJECT, meta["namespace"], meta["name"], {"lastManualToken": token})
-
-
-@kopf.on.event(GROUP, VERSION, "integrationprojects")
-def run_now_requested(event: kopf.RawEvent, body: kopf.Body, **_: Any) -> None:
-    """`kubectl annotate integrationproject X syncline.dev/run-now=<token>` starts a run."""
-    if event.get("type") != "DELETED":
-        handle_run_now(body)
 
 
 @kopf.timer(GROUP, VERSION, "integrationprojects", interval=10.0, initial_delay=5.0)

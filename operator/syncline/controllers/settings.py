@@ -49,6 +49,22 @@ class OperatorSettings:
     """host:port of the Prometheus /metrics endpoint; empty disables it."""
     retention_sweep_seconds: float = 600.0
     """How often each project's runs are checked against its retention period."""
+    smtp_url: str = ""
+    """smtp://host:port (upgraded with STARTTLS when the server offers it) or
+    smtps://host:port; empty: the operator sends no email (projects asking for it say so)."""
+    smtp_from: str = ""
+    """The sender of notification emails, e.g. ``Syncline <syncline@example.com>``."""
+    smtp_secret: str = ""
+    """``namespace/name`` of a Secret with keys username and password (the SMTP login);
+    empty: no login."""
+    smtp_ca_file: str = ""
+    """PEM file of the CAs that sign the SMTP server's certificate; empty: the system's."""
+    notification_timeout_seconds: float = 10.0
+    """Longest one SMTP or webhook attempt may take."""
+    notification_attempts: int = 4
+    """Attempts per notification (timeouts, refused connections, HTTP 5xx, SMTP 4xx)."""
+    notification_backoff_seconds: float = 1.0
+    """Wait before the second attempt; doubled before each further one."""
 
     @property
     def engine(self) -> EngineSettings:
@@ -90,6 +106,19 @@ class OperatorSettings:
             metrics_address=env.get("SYNCLINE_METRICS_ADDRESS", base.metrics_address),
             retention_sweep_seconds=float(
                 env.get("SYNCLINE_RETENTION_SWEEP_SECONDS", base.retention_sweep_seconds)
+            ),
+            smtp_url=env.get("SYNCLINE_SMTP_URL", base.smtp_url).strip(),
+            smtp_from=env.get("SYNCLINE_SMTP_FROM", base.smtp_from).strip(),
+            smtp_secret=env.get("SYNCLINE_SMTP_SECRET", base.smtp_secret).strip(),
+            smtp_ca_file=env.get("SYNCLINE_SMTP_CA_FILE", base.smtp_ca_file).strip(),
+            notification_timeout_seconds=float(
+                env.get("SYNCLINE_NOTIFICATION_TIMEOUT_SECONDS", base.notification_timeout_seconds)
+            ),
+            notification_attempts=int(
+                env.get("SYNCLINE_NOTIFICATION_ATTEMPTS", base.notification_attempts)
+            ),
+            notification_backoff_seconds=float(
+                env.get("SYNCLINE_NOTIFICATION_BACKOFF_SECONDS", base.notification_backoff_seconds)
             ),
         )
 

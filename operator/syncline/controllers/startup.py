@@ -24,6 +24,7 @@ from syncline.controllers import (  # noqa: F401 - imported to register their ha
     drift,
     metrics_endpoint,
     project,
+    requests,
     runs,
     template,
 )

@@ -70,10 +70,12 @@ def plan_project(inputs: ProjectInputs) -> ProjectPlan:
     """Run every check; collect all errors so users fix them in one round."""
     plan = ProjectPlan()
     set_spec = _connection_set(inputs, plan.errors)
-    template_tasks = _template_tasks(inputs, plan.errors)
-    plan.tasks = effective_tasks(inputs.spec, template_tasks)
+    template = _template(inputs, plan.errors)
+    plan.tasks = effective_tasks(inputs.spec, template.tasks if template else [])
     plan.errors += _task_errors(inputs.name, plan.tasks)
     if set_spec is not None:
+        if template is not None:
+            plan.errors += _template_type_errors(inputs, template, plan.tasks)
         plan.errors += _organization_errors(inputs.spec, set_spec, plan.tasks)
         plan.errors += _catalog_errors(inputs, set_spec, plan.tasks, plan.notes)
         plan.credentials = credential_sources(set_spec, inputs.connections)
@@ -100,19 +102,56 @@ def _connection_set(inputs: ProjectInputs, errors: list[SynclineError]) -> Conne
     return ConnectionSetSpec.model_validate(inputs.connection_set.get("spec") or {})
 
 
-def _template_tasks(inputs: ProjectInputs, errors: list[SynclineError]) -> list[Task]:
+def _template(inputs: ProjectInputs, errors: list[SynclineError]) -> IntegrationTemplateSpec | None:
     ref = inputs.spec.template_ref
     if ref is None:
-        return []
+        return None
     if inputs.template is None:
         errors.append(SynclineError("TemplateNotFound", kind=ref.kind, name=ref.name))
-        return []
+        return None
     try:
-        return IntegrationTemplateSpec.model_validate(inputs.template.get("spec") or {}).tasks
+        return IntegrationTemplateSpec.model_validate(inputs.template.get("spec") or {})
     except ValidationError as err:
         detail = f"template {ref.name}: {err.errors()[0].get('msg')}"
         errors.append(SynclineError("ParameterInvalid", field="spec.templateRef", detail=detail))
-        return []
+        return None
+
+
+def _template_type_errors(
+    inputs: ProjectInputs, template: IntegrationTemplateSpec, tasks: Sequence[Task]
+) -> list[SynclineError]:
+    """The template's sourceType/destinationType hold for the project's set (2213): each
+    task taken from the template reads from a connection of sourceType and writes to one
+    of destinationType; a template none of whose tasks is used still needs a member of
+    each type. Aliases the set lacks are reported elsewhere (2008)."""
+    ref = inputs.spec.template_ref
+    assert ref is not None
+    types = {
+        alias: str((obj.get("spec") or {}).get("type"))
+        for alias, obj in inputs.connections.items()
+        if obj is not None
+    }
+    from_template = {t.name for t in template.tasks}
+    used = [t for t in tasks if t.name in from_template]
+    errors: list[SynclineError] = []
+    for part, wanted in (
+        ("source", template.source_type),
+        ("destination", template.destination_type),
+    ):
+        if wanted is None:
+            continue
+        mismatch = {"kind": ref.kind, "name": ref.name, "expected": wanted.value, "part": part}
+        if not used and types and wanted.value not in types.values():
+            detail = f"ConnectionSet {inputs.spec.connection_set_ref.name} has none"
+            errors.append(SynclineError("TemplateTypeMismatch", **mismatch, detail=detail))
+        for task in used:
+            end = getattr(task, part)
+            actual = types.get(end.connection) if end is not None else None
+            if actual is not None and actual != wanted.value:
+                verb = "reads from" if part == "source" else "writes to"
+                detail = f"task {task.name} {verb} {end.connection}, a {actual} connection"
+                errors.append(SynclineError("TemplateTypeMismatch", **mismatch, detail=detail))
+    return errors
 
 
 def _task_errors(project: str, tasks: Sequence[Task]) -> list[SynclineError]:

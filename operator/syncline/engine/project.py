@@ -7,12 +7,12 @@ this; the engine never looks anything up itself, so it runs the same in both pla
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from syncline.api.connection import ConnectionSpec
 from syncline.api.connectionset import ConnectionSet, IntegrationKey
 from syncline.api.merge import effective_tasks
-from syncline.api.project import IntegrationProject, Limits
+from syncline.api.project import Guardrails, IntegrationProject, Limits
 from syncline.api.task import Task
 from syncline.errors import SynclineError
 from syncline.redaction import Redactor
@@ -41,6 +41,7 @@ class ResolvedProject:
     integration_keys: list[IntegrationKey]
     org_units: dict[str, str] | None
     limits: Limits
+    guardrails: Guardrails = field(default_factory=Guardrails)
 
     def keys_for(self, task: Task) -> list[str]:
         """The task's destination.keys, else the ConnectionSet's key for that entity."""
@@ -100,4 +101,5 @@ def assemble(
         integration_keys=list(cset.spec.integration_keys),
         org_units=org_units,
         limits=spec.limits,
+        guardrails=spec.guardrails,
     )

@@ -1,8 +1,10 @@
 """Running a project: validate every task first, then read → transform → write per batch.
 
-Nothing is written unless every task validates against the live schemas. Each batch is
-one destination transaction (data, rejects, watermark). Tasks run in order; a task that
-fails ends the run (later tasks may depend on it) and the report says which and why.
+Nothing is written unless every task validates against the live schemas and passes its
+checks (``engine.guardrails``: maxRowsPerRun counted up front, an empty source, the share
+of the destination a task would change). Each batch is one destination transaction
+(data, rejects, watermark). Tasks run in order; a task that fails ends the run (later
+tasks may depend on it) and the report says which and why.
 
 Without a SQL step a source batch is a destination batch, and it commits the watermark
 it covers (``WatermarkTracker``), so a killed run resumes from the last committed batch.
@@ -25,9 +27,10 @@ a stretch of the source, and the cursor field need not even be in the result, so
   ``filtered``. When it returns more (UNNEST, a join with a series), the surplus is
   ``added``, which is no API count: read + added = inserted + updated + unchanged +
   filtered + failed still holds exactly, and the run's message states the surplus.
-- maxRowsPerRun counts source rows read, so a GROUP BY over too many rows fails before
-  it writes anything. maxErrorRate is a share of the rows the mappings saw: the rows the
-  query returned (one bad group of seven is 1/7, not 1/1000 of the rows read).
+- maxRowsPerRun counts source rows, before the run writes (and, for a source that cannot
+  count, as they are read, so a GROUP BY over too many rows still fails before it
+  writes). maxErrorRate is a share of the rows the mappings saw: the rows the query
+  returned (one bad group of seven is 1/7, not 1/1000 of the rows read).
 """
 
 from __future__ import annotations
@@ -35,13 +38,15 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
+from functools import partial
 
 import pyarrow as pa
 
 from syncline.api.run import RunResult
+from syncline.engine.guardrails import check_task
 from syncline.engine.plan_task import TaskInvalidError, TaskPlan, prepare_task
 from syncline.engine.project import ResolvedProject
-from syncline.engine.report import RunReport, TaskReport
+from syncline.engine.report import Counts, RunReport, TaskReport
 from syncline.engine.transform.mapping import dedupe_last_wins, map_batch
 from syncline.engine.transform.sql import SqlStep
 from syncline.engine.watermark import WatermarkTracker
@@ -71,7 +76,7 @@ def run_project(
         return report
     plans = _prepare_all(project, report, dry_run=dry_run)
     try:
-        if plans is not None:
+        if plans is not None and _preflight(plans, project, full_refresh, report):
             for plan, task_report in zip(plans, report.tasks, strict=True):
                 _run_task(plan, task_report, project, full_refresh, report, on_progress, on_batch)
                 if task_report.result is RunResult.ERROR:
@@ -113,6 +118,40 @@ def _prepare_all(
             plan.close()
         return None
     return plans
+
+
+def _preflight(
+    plans: list[TaskPlan], project: ResolvedProject, full_refresh: bool, report: RunReport
+) -> bool:
+    """Every task's checks (``engine.guardrails``) before the first task writes; False
+    after marking the task that failed one (nothing written, in any task)."""
+    rehearse = partial(_rehearse, project, full_refresh)
+    for plan, task_report in zip(plans, report.tasks, strict=True):
+        try:
+            tracker = _tracker(plan, project, full_refresh)
+            check_task(plan, project, tracker.committed if tracker else None, rehearse)
+        except Exception as err:
+            lost = plan.source.connection_lost(err) or plan.sink.connection_lost(err)
+            error = _as_errors(lost or err, project)[0]
+            task_report.result, task_report.error = RunResult.ERROR, error
+            log.error(
+                "task refused",
+                extra={"task": task_report.name, "code": error.code, "error": str(error)},
+            )
+            return False
+    return True
+
+
+def _rehearse(project: ResolvedProject, full_refresh: bool, plan: TaskPlan) -> Counts:
+    """The counts of ``plan``'s task run on connections of its own whose transactions all
+    roll back (plan mode), so nothing is written."""
+    trial = prepare_task(project, plan.task, dry_run=True)
+    try:
+        rehearsal = TaskReport(plan.task.name)
+        _move_batches(trial, rehearsal, project, full_refresh, RunReport(project.name), None, None)
+        return rehearsal.counts
+    finally:
+        trial.close()
 
 
 def _as_errors(err: Exception, project: ResolvedProject) -> list[SynclineError]:

@@ -3,7 +3,8 @@
 Runs of one project never overlap (the CronJob forbids it and run-now refuses), so
 finished runs arrive in completion order. A run is counted only when it finished
 after the run already recorded in ``lastRun``; replaying the same run after an
-operator restart therefore changes nothing.
+operator restart therefore changes nothing. A run request refused before it started is
+never counted.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from syncline.api.run import IntegrationRun, RunResult
 
 def is_newer(run: IntegrationRun, status: IntegrationProjectStatus | None) -> bool:
     """Whether ``run`` finished after the run the project's status already reflects."""
-    if run.status is None or not run.status.result.finished:
+    if run.status is None or not run.status.result.finished or never_ran(run):
         return False
     last = status.last_run if status else None
     if last is None:
@@ -24,6 +25,15 @@ def is_newer(run: IntegrationRun, status: IntegrationProjectStatus | None) -> bo
     if last.completion_time is None or run.status.completion_time is None:
         return True
     return run.status.completion_time > last.completion_time
+
+
+def never_ran(run: IntegrationRun) -> bool:
+    """A run request refused before it had a Job (1670 while another run is active, its
+    project missing): nothing moved, so it says nothing about the project's data and is
+    left out of lastRun, totals and metrics. Every run that had a Job names it."""
+    if run.spec.job_ref is not None or run.status is None:
+        return False
+    return run.status.result is RunResult.ERROR and run.status.start_time is None
 
 
 def last_run_of(run: IntegrationRun) -> LastRun:

@@ -4,7 +4,8 @@ A run is named after its Job. The CronJob controller names scheduled Jobs
 ``<cronjob>-<minute>``, and manual Jobs get a name derived from their token, so
 creating the IntegrationRun with the Job's name is idempotent: a second attempt
 (operator restart, engine and operator racing, a Job created twice) hits
-AlreadyExists instead of producing a duplicate run.
+AlreadyExists instead of producing a duplicate run. A run requested by creating an
+IntegrationRun goes the other way: its Job takes the run's name.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ import hashlib
 PROJECT_LABEL = "syncline.dev/project"
 TRIGGER_LABEL = "syncline.dev/trigger"
 RUN_NOW_ANNOTATION = "syncline.dev/run-now"
+"""On a project: each new value (a token) starts one run."""
 FULL_REFRESH_ANNOTATION = "syncline.dev/full-refresh"
+"""On a project: each new value (a token) starts one full-refresh run."""
 
 _MAX_NAME = 63
 

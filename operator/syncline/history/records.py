@@ -22,7 +22,13 @@ def rfc3339(moment: datetime) -> str:
 
 
 def run_manifest(
-    name: str, project: str, trigger: str, project_uid: str | None, job: str | None
+    name: str,
+    project: str,
+    trigger: str,
+    project_uid: str | None,
+    job: str | None,
+    *,
+    full_refresh: bool = False,
 ) -> dict[str, Any]:
     """A new IntegrationRun, owned by its project when the project's uid is known."""
     metadata: dict[str, Any] = {
@@ -41,6 +47,8 @@ def run_manifest(
     spec: dict[str, Any] = {"projectRef": {"name": project}, "trigger": trigger}
     if job:
         spec["jobRef"] = {"name": job}
+    if full_refresh:
+        spec["fullRefresh"] = True
     return {"apiVersion": API_VERSION, "kind": "IntegrationRun", "metadata": metadata, "spec": spec}
 
 

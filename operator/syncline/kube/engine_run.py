@@ -45,7 +45,7 @@ def execute(
     full_refresh: bool,
 ) -> int:
     """Run PROJECT as RUN; returns the process exit code (0 unless the run ended in Error)."""
-    record = RunRecord(api, namespace, run_name, project, trigger)
+    record = RunRecord(api, namespace, run_name, project, trigger, full_refresh=full_refresh)
     reader = Reader(api, namespace)
     started = now()
     redactor = Redactor(credential_env_values(os.environ))

@@ -2,7 +2,9 @@
 
 A manual run is a Job made from the project's CronJob template and owned by the
 CronJob, so ``concurrencyPolicy: Forbid`` also keeps the schedule from starting a
-run beside it. Overlap is refused up front with 1670 PendingRunAlreadyExists.
+run beside it. Overlap is refused up front with 1670 PendingRunAlreadyExists. The same
+start serves ``syncline run-now``, the project's run-now and full-refresh annotations and
+IntegrationRuns created as run requests.
 """
 
 from __future__ import annotations
@@ -19,9 +21,11 @@ from syncline.errors import SynclineError
 from syncline.history.naming import PROJECT_LABEL, manual_job_name, run_name_for_job
 from syncline.history.records import error_status
 from syncline.kube.client import StatusAddress, loosely, update_status
-from syncline.scheduling.cronjob import build_job_from_cronjob, cronjob_name
+from syncline.scheduling.cronjob import build_job_from_cronjob, cronjob_name, project_labels
 
 RUNS = "integrationruns"
+MAX_JOB_NAME = 63
+"""A Job's name is also its pods' ``job-name`` label value."""
 
 
 @dataclass(frozen=True)
@@ -48,11 +52,64 @@ def start_run(
     project: str,
     token: str | None = None,
     trigger: Trigger = Trigger.MANUAL,
+    *,
+    full_refresh: bool = False,
 ) -> StartedRun:
     """Start a run of ``project`` now; the same token never starts two runs."""
     busy = active_run(api, namespace, project)
     if busy is not None:
         raise SynclineError("PendingRunAlreadyExists", name=project, run=busy)
+    name = manual_job_name(project, token or datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f"))
+    try:
+        _create_job(api, namespace, project, name, trigger, full_refresh)
+    except ApiException as err:
+        if err.status == 409:
+            raise SynclineError("ActionAlreadyPerformed", action=f"run-now {token}") from err
+        raise
+    return StartedRun(job=name, run=run_name_for_job(name))
+
+
+def start_requested_run(
+    api: client.ApiClient,
+    namespace: str,
+    run: str,
+    project: str,
+    trigger: Trigger = Trigger.MANUAL,
+    *,
+    full_refresh: bool = False,
+) -> None:
+    """Start the Job of an IntegrationRun someone created to request a run.
+
+    The Job takes the run's name, so the engine records into that very run (a run is
+    named after its Job). Safe to repeat: the run's own Job is not an overlap, and finding
+    it already created is success.
+    """
+    if len(run) > MAX_JOB_NAME:
+        detail = f"a requested run's Job takes its name, at most {MAX_JOB_NAME} characters"
+        raise SynclineError("ParameterInvalid", field="metadata.name", detail=detail)
+    busy = active_run(api, namespace, project)
+    if busy is not None and busy != run:
+        raise SynclineError("PendingRunAlreadyExists", name=project, run=busy)
+    try:
+        _create_job(api, namespace, project, run, trigger, full_refresh)
+    except ApiException as err:
+        if err.status != 409:
+            raise
+        existing = client.BatchV1Api(api).read_namespaced_job(run, namespace)
+        labels = (existing.metadata.labels if existing.metadata else None) or {}
+        if labels.get(PROJECT_LABEL) != project_labels(project)[PROJECT_LABEL]:
+            raise SynclineError("ItemAlreadyExists", kind="Job", name=run) from err
+
+
+def _create_job(
+    api: client.ApiClient,
+    namespace: str,
+    project: str,
+    name: str,
+    trigger: Trigger,
+    full_refresh: bool,
+) -> None:
+    """Create Job ``name`` from the project's CronJob (1002 when it has none)."""
     batch = client.BatchV1Api(api)
     try:
         cronjob = batch.read_namespaced_cron_job(cronjob_name(project), namespace)
@@ -60,16 +117,9 @@ def start_run(
         if err.status == 404:
             raise SynclineError("ItemNotFound", kind="CronJob of project", name=project) from err
         raise
-    name = manual_job_name(project, token or datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f"))
     manifest = loosely(api).sanitize_for_serialization(cronjob)
-    job = build_job_from_cronjob(manifest, name, trigger)
-    try:
-        loosely(batch).create_namespaced_job(namespace, job)
-    except ApiException as err:
-        if err.status == 409:
-            raise SynclineError("ActionAlreadyPerformed", action=f"run-now {token}") from err
-        raise
-    return StartedRun(job=name, run=run_name_for_job(name))
+    job = build_job_from_cronjob(manifest, name, trigger, full_refresh=full_refresh)
+    loosely(batch).create_namespaced_job(namespace, job)
 
 
 def fail_run(api: client.ApiClient, namespace: str, run: str, user: str) -> None:

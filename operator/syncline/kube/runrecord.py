@@ -46,17 +46,27 @@ class RunRecord:
         project: str,
         trigger: Trigger,
         progress_interval: float = 2.0,
+        *,
+        full_refresh: bool = False,
     ) -> None:
         self.custom = client.CustomObjectsApi(api)
         self.core = client.CoreV1Api(api)
         self.namespace, self.name, self.project, self.trigger = namespace, name, project, trigger
         self.progress_interval = progress_interval
+        self.full_refresh = full_refresh
         self._last_progress = 0.0
         self.uid: str | None = None
 
     def ensure(self, project_uid: str | None, job_name: str | None) -> None:
         """Create the run unless it exists; either way remember its uid."""
-        body = run_manifest(self.name, self.project, self.trigger.value, project_uid, job_name)
+        body = run_manifest(
+            self.name,
+            self.project,
+            self.trigger.value,
+            project_uid,
+            job_name,
+            full_refresh=self.full_refresh,
+        )
         try:
             created: Any = through_outages(
                 lambda: self.custom.create_namespaced_custom_object(

@@ -34,3 +34,11 @@ def announce(body: Any, *, ready: bool, reason: str, message: str) -> None:
         kopf.event(body, type="Normal" if ready else "Warning", reason=reason, message=message)
     except LookupError:  # not inside a running operator (e.g. a unit test): nothing to post
         logger.debug("no operator context; event %s not posted", reason)
+
+
+def warn(body: Any, *, reason: str, message: str) -> None:
+    """A Warning Event on ``body`` (a notification that failed or cannot be sent)."""
+    try:
+        kopf.event(body, type="Warning", reason=reason, message=message[:1000])
+    except LookupError:
+        logger.debug("no operator context; event %s not posted", reason)

@@ -60,15 +60,26 @@ class Recorder:
             buckets=_RUN_BUCKETS,
             registry=self.registry,
         )
-        self._last_run = Gauge(
-            "syncline_last_run_timestamp_seconds",
-            "When the project's last run finished (Unix time).",
-            project,
-            registry=self.registry,
+        self._last_run = _Timestamps(
+            Gauge(
+                "syncline_last_run_timestamp_seconds",
+                "When the project's last run finished (Unix time).",
+                project,
+                registry=self.registry,
+            )
         )
-        self._last_success = Gauge(
-            "syncline_last_success_timestamp_seconds",
-            "When the project's last Completed or Warning run finished (Unix time).",
+        self._last_success = _Timestamps(
+            Gauge(
+                "syncline_last_success_timestamp_seconds",
+                "When the project's last Completed or Warning run finished (Unix time).",
+                project,
+                registry=self.registry,
+            )
+        )
+        self._schedule_interval = Gauge(
+            "syncline_project_schedule_interval_seconds",
+            "The longest wait between the project's scheduled runs over the coming year "
+            "(no series when it runs only on request or is suspended).",
             project,
             registry=self.registry,
         )
@@ -91,6 +102,12 @@ class Recorder:
             buckets=_RECONCILE_BUCKETS,
             registry=self.registry,
         )
+        self._notifications = Counter(
+            "syncline_notifications",
+            "Run notifications by channel (email, webhook) and result (Sent, Failed, Skipped).",
+            ["channel", "result"],
+            registry=self.registry,
+        )
         self._conditions_seen: dict[tuple[str, str, str], set[str]] = {}
 
     def run_finished(self, run: FinishedRun) -> None:
@@ -100,9 +117,42 @@ class Recorder:
         for outcome in ROW_OUTCOMES:
             self._rows.labels(*labels, outcome).inc(run.rows.get(outcome, 0))
         self._duration.labels(*labels).observe(run.duration_seconds)
-        self._last_run.labels(*labels).set(run.completion_timestamp)
+        self._last_run.advance(labels, run.completion_timestamp)
         if run.result in ("Completed", "Warning"):
-            self._last_success.labels(*labels).set(run.completion_timestamp)
+            self._last_success.advance(labels, run.completion_timestamp)
+
+    def project_observed(
+        self,
+        namespace: str,
+        project: str,
+        interval_seconds: float | None,
+        last_run: float | None = None,
+        last_success: float | None = None,
+    ) -> None:
+        """What a reconcile knows of a project, so alerts hold from the operator's start.
+
+        The run and row counters appear at zero (a series born at its first increment
+        hides that run from ``increase()``); the expected interval between scheduled runs
+        is set, or removed when there is none; the last run and last success come from
+        status, so runs that finished before this process started still count.
+        """
+        labels = (namespace, project)
+        for result in RUN_RESULTS:
+            self._runs.labels(*labels, result)
+        for outcome in ROW_OUTCOMES:
+            self._rows.labels(*labels, outcome)
+        if interval_seconds is None:
+            _remove(self._schedule_interval, labels)
+        else:
+            self._schedule_interval.labels(*labels).set(interval_seconds)
+        if last_run is not None:
+            self._last_run.advance(labels, last_run)
+        if last_success is not None:
+            self._last_success.advance(labels, last_success)
+
+    def notification(self, channel: str, result: str) -> None:
+        """Count one channel's notification about one run by how it ended."""
+        self._notifications.labels(channel, result).inc()
 
     def condition(self, kind: str, namespace: str, name: str, condition: str, status: str) -> None:
         """Record a condition's status as a one-hot gauge over True/False/Unknown."""
@@ -124,8 +174,10 @@ class Recorder:
             _remove(self._runs, (*labels, result))
         for outcome in ROW_OUTCOMES:
             _remove(self._rows, (*labels, outcome))
-        for metric in (self._duration, self._last_run, self._last_success):
+        for metric in (self._duration, self._schedule_interval):
             _remove(metric, labels)
+        self._last_run.forget(labels)
+        self._last_success.forget(labels)
         self.forget_resource("IntegrationProject", namespace, project)
 
     def forget_resource(self, kind: str, namespace: str, name: str) -> None:
@@ -137,6 +189,24 @@ class Recorder:
     def exposition(self) -> bytes:
         """The text format Prometheus scrapes."""
         return generate_latest(self.registry)
+
+
+class _Timestamps:
+    """A per-project Unix-time gauge that only moves forward: a status read before the
+    latest run landed must not take it back."""
+
+    def __init__(self, gauge: Gauge) -> None:
+        self._gauge = gauge
+        self._latest: dict[tuple[str, str], float] = {}
+
+    def advance(self, labels: tuple[str, str], timestamp: float) -> None:
+        if timestamp > self._latest.get(labels, float("-inf")):
+            self._latest[labels] = timestamp
+            self._gauge.labels(*labels).set(timestamp)
+
+    def forget(self, labels: tuple[str, str]) -> None:
+        self._latest.pop(labels, None)
+        _remove(self._gauge, labels)
 
 
 def _remove(metric: Counter | Gauge | Histogram, labels: Iterable[str]) -> None:

@@ -33,6 +33,8 @@ MANUAL_ONLY_CRON = "0 0 1 1 *"
 MAX_CRONJOB_NAME = 52
 """CronJob names are capped at 52 characters: the controller appends an 11-character suffix."""
 MAX_LABEL_VALUE = 63
+FULL_REFRESH_ENV = "SYNCLINE_FULL_REFRESH"
+"""Set to "true" on a Job's engine: ignore incremental watermarks and read everything."""
 SCRATCH_DIR = "/tmp"  # noqa: S108 - a per-pod emptyDir, the only writable path in the pod
 
 
@@ -93,10 +95,13 @@ def build_cronjob(
     schedule: EffectiveSchedule | None,
     credentials: Sequence[CredentialSource],
     engine: EngineSettings,
+    *,
+    suspend: bool = False,
 ) -> dict[str, Any]:
-    """The CronJob of a project. ``schedule`` None means manual runs only (suspended)."""
+    """The CronJob of a project. ``schedule`` None means manual runs only (suspended);
+    ``suspend`` holds the schedule for a reason outside the spec (a tripped guardrail)."""
     labels = project_labels(project.name)
-    suspend = schedule is None or spec.suspend
+    suspended = suspend or schedule is None or spec.suspend
     deadline = (spec.schedule.starting_deadline_seconds if spec.schedule else None) or (
         engine.starting_deadline_seconds
     )
@@ -115,7 +120,7 @@ def build_cronjob(
             "timeZone": schedule.time_zone if schedule else "UTC",
             "concurrencyPolicy": "Forbid",
             "startingDeadlineSeconds": deadline,
-            "suspend": suspend,
+            "suspend": suspended,
             "successfulJobsHistoryLimit": engine.successful_jobs_history_limit,
             "failedJobsHistoryLimit": engine.failed_jobs_history_limit,
             "jobTemplate": {
@@ -243,11 +248,15 @@ def _field_env(name: str, field_path: str) -> dict[str, Any]:
     return {"name": name, "valueFrom": {"fieldRef": {"fieldPath": field_path}}}
 
 
-def build_job_from_cronjob(cronjob: dict[str, Any], name: str, trigger: Trigger) -> dict[str, Any]:
+def build_job_from_cronjob(
+    cronjob: dict[str, Any], name: str, trigger: Trigger, *, full_refresh: bool = False
+) -> dict[str, Any]:
     """A Job from the CronJob's template, as ``kubectl create job --from=cronjob/...`` does.
 
     The Job is owned by the CronJob (when it has a uid), so the CronJob controller counts
     it as active and ``concurrencyPolicy: Forbid`` keeps scheduled runs from overlapping it.
+    A full refresh is the engine's ``SYNCLINE_FULL_REFRESH`` environment: the one place the
+    engine, and the operator recording the Job's run, read it from.
     """
     template = copy.deepcopy(cronjob["spec"]["jobTemplate"])
     metadata = cronjob["metadata"]
@@ -261,6 +270,8 @@ def build_job_from_cronjob(cronjob: dict[str, Any], name: str, trigger: Trigger)
         for var in container.get("env", []):
             if var["name"] == "SYNCLINE_TRIGGER":
                 var["value"] = trigger.value
+        if full_refresh and container["name"] == ENGINE_CONTAINER:
+            container.setdefault("env", []).append({"name": FULL_REFRESH_ENV, "value": "true"})
     job_meta: dict[str, Any] = {
         "name": name,
         "namespace": metadata.get("namespace"),
@@ -282,3 +293,15 @@ def build_job_from_cronjob(cronjob: dict[str, Any], name: str, trigger: Trigger)
             }
         ]
     return {"apiVersion": "batch/v1", "kind": "Job", "metadata": job_meta, "spec": spec}
+
+
+def is_full_refresh(job: dict[str, Any]) -> bool:
+    """Whether a Job's engine runs a full refresh (its ``SYNCLINE_FULL_REFRESH``, read as
+    the engine's command line reads a flag from the environment)."""
+    for container in job["spec"]["template"]["spec"]["containers"]:
+        if container["name"] != ENGINE_CONTAINER:
+            continue
+        for var in container.get("env") or []:
+            if var["name"] == FULL_REFRESH_ENV:
+                return str(var.get("value", "")).lower() in ("1", "true", "t", "yes", "y", "on")
+    return False

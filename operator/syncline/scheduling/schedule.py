@@ -14,8 +14,10 @@ check: a cron that can never fire (``0 0 30 2 *``) is 1601, not a CronJob that w
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import CroniterBadDateError, CroniterError, croniter
@@ -206,6 +208,59 @@ def next_run_time(cron: str, time_zone: str, after: datetime) -> datetime | None
             return aware.astimezone(UTC)
     except CroniterBadDateError:
         return None
+
+
+def longest_gap(cron: str, after: datetime) -> timedelta | None:
+    """The longest wait between consecutive firings of ``cron`` in the year after
+    ``after`` (wall-clock time: DST changes, which stretch or skip a run twice a year, are
+    left out); None when it fires on fewer than two days within the never-fires horizon.
+
+    This is how long a healthy project may go without a run: a weekday-only cron waits
+    three days over each weekend, ``0 0 1,2 * *`` a month after every second day. Every
+    firing day has the same times of day (cron's minute and hour fields do not depend on
+    the day), so the waits are those within a day and those from one firing day's last
+    time to the next one's first: a year of days is walked, never every firing (a
+    minute-by-minute cron fires half a million times a year).
+    """
+    day_of_month, month, day_of_week = cron.split(" ")[2:]
+    minutes, hours = croniter(cron).expanded[:2]
+    times = sorted(h * 60 + m for h in _values(hours, 24) for m in _values(minutes, 60))
+    days = _firing_days(f"0 0 {day_of_month} {month} {day_of_week}", after.replace(tzinfo=None))
+    if len(days) < 2:
+        return None
+    waits = [
+        (later - earlier).days * 1440 - times[-1] + times[0] for earlier, later in pairwise(days)
+    ]
+    waits += [later - earlier for earlier, later in pairwise(times)]
+    return timedelta(minutes=max(waits))
+
+
+def _values(expanded: Sequence[int | str], count: int) -> list[int]:
+    """A field as croniter expands it (``["*"]`` for every value) as numbers."""
+    return list(range(count)) if "*" in expanded else [int(v) for v in expanded]
+
+
+def _firing_days(day_cron: str, after: datetime) -> list[datetime]:
+    """Midnights of the days ``day_cron`` fires on, from ``after``'s day, for a year and at
+    least two of them (within the never-fires horizon)."""
+    start = after.replace(hour=0, minute=0, second=0, microsecond=0)
+    year_later = start + timedelta(days=366)
+    horizon = start + timedelta(days=366 * NEVER_FIRES_HORIZON_YEARS)
+    days: list[datetime] = []
+    try:
+        candidates = croniter(
+            day_cron,
+            start - timedelta(minutes=1),
+            max_years_between_matches=NEVER_FIRES_HORIZON_YEARS,
+        )
+        while len(days) < 2 or days[-1] <= year_later:
+            day = candidates.get_next(datetime)
+            if day > horizon:
+                break
+            days.append(day)
+    except CroniterBadDateError:
+        pass
+    return days
 
 
 def _exists(aware: datetime) -> bool:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
-from syncline.api.project import Limits
+from syncline.api.project import Guardrails, Limits
 from syncline.api.task import Task
 from syncline.engine.project import ResolvedConnection, ResolvedProject
 from syncline.engine.report import RunReport
@@ -19,9 +20,11 @@ def project(
     *,
     name: str = "demo",
     org_units: dict[str, str] | None = None,
+    guardrails: dict[str, Any] | None = None,
     **limits: Any,
 ) -> ResolvedProject:
-    """A project whose tasks read alias `src` and write alias `dst`."""
+    """A project whose tasks read alias `src` and write alias `dst` (``guardrails`` in
+    the API's camelCase, like YAML)."""
     return ResolvedProject(
         namespace="test",
         name=name,
@@ -33,6 +36,7 @@ def project(
         integration_keys=[],
         org_units=org_units,
         limits=Limits.model_validate(limits),
+        guardrails=Guardrails.model_validate(guardrails or {}),
     )
 
 
@@ -65,3 +69,9 @@ def after_batches(count: int, action: Callable[[], object]) -> Callable[[RunRepo
             action()
 
     return hook
+
+
+def small_batches(harness: Harness, size: int) -> Harness:
+    """The same system read in batches of ``size`` (so a run commits several batches)."""
+    options = harness.spec.options.model_copy(update={"batch_size": size})
+    return dataclasses.replace(harness, spec=harness.spec.model_copy(update={"options": options}))

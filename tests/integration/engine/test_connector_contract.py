@@ -187,3 +187,31 @@ def test_an_empty_entity_reads_as_no_batches(source_system: Harness) -> None:
         src.close()
     assert rows == []
     assert past == []
+
+
+def test_source_counts_what_a_read_would_return_up_to_a_bound(source_system: Harness) -> None:
+    """What the guardrails ask before a run writes: over the row limit? empty?"""
+    source_system.create("customers", ROWS, keys=["id"])
+    source_system.create("nobody", ROWS.slice(0, 0), keys=["id"])
+    src = open_source(source_system.spec, source_system.credentials, timeout_seconds=5)
+    try:
+        counts = (
+            src.count("customers"),
+            src.count("customers", at_most=2),
+            src.count("customers", cursor_field="changed", after="2024-01-01"),
+            src.count("customers", cursor_field="changed", after="2024-01-03"),
+            src.count("nobody", at_most=1),
+        )
+    finally:
+        src.close()
+    assert counts == (3, 2, 2, 0, 0)
+
+
+def test_sink_counts_the_rows_of_an_entity(sink_system: Harness) -> None:
+    sink_system.create("target", ROWS, keys=["id"])
+    sink_system.create("empty", ROWS.slice(0, 0), keys=["id"])
+    sink = open_sink(sink_system.spec, sink_system.credentials, timeout_seconds=5)
+    try:
+        assert (sink.row_count("target"), sink.row_count("empty")) == (3, 0)
+    finally:
+        sink.close()

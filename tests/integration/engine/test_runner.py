@@ -12,7 +12,8 @@ from syncline.devcluster.databases import DatabaseAccess
 from syncline.engine.connectors.postgres import PostgresConnector
 from syncline.engine.runner import run_project
 from tests.integration.engine.harness import Harness, mysql_harness, postgres_harness
-from tests.integration.engine.projects import project, task
+from tests.integration.engine.projects import project, small_batches, task
+from tests.integration.engine.test_plan import destination_snapshot
 
 pytestmark = pytest.mark.integration
 
@@ -162,14 +163,26 @@ def test_a_query_reading_a_local_file_fails_the_task_and_writes_nothing(
     assert pg.content("dst_table") == []
 
 
-def test_max_rows_per_run_stops_the_task(pg: Harness) -> None:
+@pytest.mark.parametrize("query", [None, "SELECT id, name FROM source"], ids=["plain", "sql"])
+def test_max_rows_per_run_stops_the_task(pg: Harness, query: str | None) -> None:
+    """Nothing is committed, not even the first task, which is within the limit (in
+    batches of 2 both would have committed a batch before the third row was read)."""
     pg.create("src_table", PEOPLE, keys=["id"])
+    pg.create("small_table", PEOPLE.slice(0, 2), keys=["id"])
     _target(pg)
-    report = run_project(
-        project(pg, pg, [task(query="SELECT id, name FROM source")], max_rows_per_run=3)
-    )
+    src = small_batches(pg, 2)
+    over = task("big", query=query) if query else task("big")
+    tasks = [task("small", source="small_table"), over]
+    before = destination_snapshot(pg)
+
+    report = run_project(project(src, pg, tasks, max_rows_per_run=3))
+
     assert report.error is not None
     assert report.error.code == 2500
+    assert [t.result for t in report.tasks] == [RunResult.PENDING, RunResult.ERROR]
+    assert str(report.tasks[1].error).startswith("2500 ")
+    assert destination_snapshot(pg) == before
+    assert run_project(project(src, pg, tasks, max_rows_per_run=4)).result is not RunResult.ERROR
 
 
 def test_max_error_rate_ends_the_run_in_error(pg: Harness) -> None:

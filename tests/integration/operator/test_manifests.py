@@ -89,6 +89,13 @@ def test_operator_works_with_only_its_cluster_role(
     cluster.wait_ready("integrationprojects", "sync", timeout=90)
     wait_for(lambda: cluster.cronjob("sync"), what="CronJob created by the limited operator")
     assert {"Connected", "Scheduled"} <= {e["reason"] for e in cluster.events()}
+    # A run request: its Job started, the run labelled, owned and pointed at the Job.
+    cluster.create("integrationruns", "asked", {"projectRef": {"name": "sync"}}, "IntegrationRun")
+    wait_for(
+        lambda: cluster.get("integrationruns", "asked")["spec"].get("jobRef"),
+        what="the limited operator to start a requested run",
+    )
+    assert cluster.batch.read_namespaced_job("asked", cluster.namespace)
     # The namespace's engine identity, prepared by the operator (manifests/tenant optional).
     account = cluster.core.read_namespaced_service_account("syncline-engine", cluster.namespace)
     assert account.metadata.labels["app.kubernetes.io/managed-by"] == "syncline"
@@ -122,3 +129,22 @@ def test_the_only_role_the_operator_may_bind_is_the_engines(kubeconfig_path: Pat
             kubeconfig_path, "auth", "can-i", "bind", f"clusterroles/{role}", "--as", OPERATOR_SA
         )
         assert answer.stdout.strip() == expected, (role, answer.stdout, answer.stderr)
+
+
+def test_run_pods_may_get_a_cluster_template_by_name_and_no_more(
+    kubeconfig_path: Path, cluster: Cluster
+) -> None:
+    # A RoleBinding cannot grant a cluster-scoped kind: the engine's reading of a
+    # ClusterIntegrationTemplate comes from its own ClusterRoleBinding (e2e: a real run
+    # of a project built on one, tests/e2e/test_requests.py).
+    apply_rbac(kubeconfig_path)
+    as_engine = f"system:serviceaccount:{cluster.namespace}:syncline-engine"
+    for verb, resource, expected in (
+        ("get", "clusterintegrationtemplates.syncline.dev", "yes"),
+        ("list", "clusterintegrationtemplates.syncline.dev", "no"),
+        ("watch", "clusterintegrationtemplates.syncline.dev", "no"),
+        ("update", "clusterintegrationtemplates.syncline.dev", "no"),
+        ("get", "integrationtemplates.syncline.dev", "no"),  # not outside its namespace
+    ):
+        answer = kubectl(kubeconfig_path, "auth", "can-i", verb, resource, "--as", as_engine)
+        assert answer.stdout.strip() == expected, (verb, resource, answer.stdout, answer.stderr)

@@ -245,3 +245,38 @@ def test_a_column_the_sql_step_derives_can_be_mapped() -> None:
     assert _plan([task]) == []
     raw = _task(query="SELECT id FROM source")
     assert [e[:4] for e in _plan([raw])] == ["2200"]
+
+
+def _typed_template(source: str | None, destination: str | None, tasks: list[Any]) -> Any:
+    spec: dict[str, Any] = {"tasks": tasks}
+    if source:
+        spec["sourceType"] = source
+    if destination:
+        spec["destinationType"] = destination
+    return {"spec": spec}
+
+
+def test_template_types_are_checked_against_the_sets_connections() -> None:
+    ref = {"templateRef": {"kind": "ClusterIntegrationTemplate", "name": "erp"}}
+    matching = _typed_template("postgresql", "postgresql", [_task()])
+    assert _plan(template=matching, **ref) == []
+    wrong = _typed_template("mysql", "postgresql", [_task()])
+    assert _plan(template=wrong, **ref) == [
+        "2213 TemplateTypeMismatch: ClusterIntegrationTemplate erp expects a mysql source,"
+        " but task customers reads from crm, a postgresql connection."
+    ]
+    # the project's own tasks are not the template's promise
+    own = _task(name="extra")
+    assert _plan([own], template=wrong, excludedTasks=["customers"], **ref) == [
+        "2213 TemplateTypeMismatch: ClusterIntegrationTemplate erp expects a mysql source,"
+        " but ConnectionSet pair has none."
+    ]
+
+
+def test_a_blank_template_needs_a_member_of_each_type() -> None:
+    blank = _typed_template("postgresql", "file", [])
+    errors = _plan([_task()], template=blank, templateRef={"name": "blank"})
+    assert errors == [
+        "2213 TemplateTypeMismatch: IntegrationTemplate blank expects a file destination,"
+        " but ConnectionSet pair has none."
+    ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from syncline.api.base import LocalObjectReference
 from syncline.api.project import IntegrationProjectStatus
 from syncline.api.run import IntegrationRun
 from syncline.history.aggregate import add_to_totals, is_newer, last_run_of
@@ -79,3 +80,11 @@ def test_a_scheduled_run_after_an_error_is_recorded_as_a_retry() -> None:
     assert effective_trigger(None, "Error") == "retry"
     assert effective_trigger(None, "Completed") == "schedule"
     assert effective_trigger("manual", "Error") == "manual"
+
+
+def test_a_run_request_refused_before_it_had_a_job_is_not_folded() -> None:
+    refused = _run("asked", "Error", T0, errorCode=1670)
+    assert not is_newer(refused, IntegrationProjectStatus())
+    failed = _run("ran", "Error", T0, errorCode=2402)
+    failed.spec.job_ref = LocalObjectReference(name="ran")
+    assert is_newer(failed, IntegrationProjectStatus())

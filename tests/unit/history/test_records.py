@@ -39,3 +39,9 @@ def test_run_manifest_is_a_valid_run_owned_by_its_project() -> None:
     }
     assert body["metadata"]["ownerReferences"][0]["uid"] == "uid-1"
     assert "ownerReferences" not in run_manifest("x", "p", "manual", None, None)["metadata"]
+
+
+def test_a_full_refresh_run_says_so_in_its_spec() -> None:
+    body = run_manifest("p-1", "p", "manual", None, "p-1", full_refresh=True)
+    assert IntegrationRun.model_validate(body).spec.full_refresh
+    assert "fullRefresh" not in run_manifest("p-2", "p", "manual", None, "p-2")["spec"]

@@ -81,6 +81,7 @@ def test_promtool_finds_no_problem_in_the_exposition() -> None:
     if promtool is None:
         pytest.fail("promtool is missing: `make test` installs Debian's prometheus package")
     rec = Recorder()
+    rec.project_observed("sales", "crm-to-sales", interval_seconds=3600.0, last_success=1.0)
     rec.run_finished(_run(inserted=3, failed=1))
     rec.condition("IntegrationProject", "sales", "crm-to-sales", "Ready", "True")
     rec.reconciled("IntegrationProject", 0.2)
@@ -90,3 +91,61 @@ def test_promtool_finds_no_problem_in_the_exposition() -> None:
     )
     assert out.returncode == 0, out.stdout + out.stderr
     assert not (out.stdout + out.stderr).strip()
+
+
+def _project_samples(rec: Recorder) -> dict[str, float]:
+    """name{result|outcome} -> value for project ns/p."""
+    found = {}
+    for (name, labels), value in _samples(rec).items():
+        keyed = dict(labels)
+        if keyed.get("project") != "p":
+            continue
+        extra = keyed.get("result") or keyed.get("outcome")
+        found[f"{name}{{{extra}}}" if extra else name] = value
+    return found
+
+
+def test_a_reconciled_project_exports_its_counters_at_zero_and_its_interval() -> None:
+    """Zero before the first run, so increase() sees that run (a series born at 1 hides it)."""
+    rec = Recorder()
+    rec.project_observed("ns", "p", interval_seconds=900.0)
+    samples = _project_samples(rec)
+    assert samples["syncline_project_schedule_interval_seconds"] == 900
+    assert {k: v for k, v in samples.items() if k.startswith("syncline_runs_total")} == {
+        "syncline_runs_total{Completed}": 0,
+        "syncline_runs_total{Warning}": 0,
+        "syncline_runs_total{Error}": 0,
+    }
+    assert samples["syncline_rows_total{failed}"] == 0
+    assert "syncline_last_success_timestamp_seconds" not in samples  # no run known yet
+
+
+def test_a_project_that_stops_keeping_a_schedule_loses_its_interval() -> None:
+    rec = Recorder()
+    rec.project_observed("ns", "p", interval_seconds=3600.0)
+    rec.project_observed("ns", "p", interval_seconds=None)  # suspended, or manual only
+    assert "syncline_project_schedule_interval_seconds" not in _project_samples(rec)
+
+
+def test_the_last_run_and_success_are_restored_from_status_and_never_go_back() -> None:
+    rec = Recorder()
+    rec.project_observed("ns", "p", interval_seconds=60.0, last_run=200.0, last_success=100.0)
+    samples = _project_samples(rec)
+    assert samples["syncline_last_run_timestamp_seconds"] == 200
+    assert samples["syncline_last_success_timestamp_seconds"] == 100
+    rec.run_finished(FinishedRun("ns", "p", "Completed", 1, 300.0))
+    # A reconcile that read the project before that run was folded in.
+    rec.project_observed("ns", "p", interval_seconds=60.0, last_run=200.0, last_success=100.0)
+    samples = _project_samples(rec)
+    assert samples["syncline_last_run_timestamp_seconds"] == 300
+    assert samples["syncline_last_success_timestamp_seconds"] == 300
+
+
+def test_deleting_a_project_removes_what_its_reconciles_exported() -> None:
+    rec = Recorder()
+    rec.project_observed("ns", "p", interval_seconds=60.0, last_run=200.0, last_success=200.0)
+    rec.forget_project("ns", "p")
+    assert _project_samples(rec) == {}
+    # A project created again under the same name starts from nothing.
+    rec.project_observed("ns", "p", interval_seconds=None, last_run=50.0)
+    assert _project_samples(rec)["syncline_last_run_timestamp_seconds"] == 50

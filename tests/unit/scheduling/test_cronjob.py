@@ -13,6 +13,7 @@ from syncline.scheduling.cronjob import (
     build_cronjob,
     build_job_from_cronjob,
     cronjob_name,
+    is_full_refresh,
 )
 from syncline.scheduling.schedule import EffectiveSchedule
 
@@ -96,6 +97,12 @@ def test_manual_only_and_suspended_projects_do_not_fire() -> None:
     manual = build_cronjob(PROJECT, _spec(), None, CREDENTIALS, ENGINE)
     assert manual["spec"]["suspend"] is True
     assert _build(suspend=True)["spec"]["suspend"] is True
+
+
+def test_a_project_held_by_a_guardrail_keeps_its_schedule_but_does_not_fire() -> None:
+    every = EffectiveSchedule(cron="*/15 * * * *", time_zone="Europe/Kyiv")
+    held = build_cronjob(PROJECT, _spec(), every, CREDENTIALS, ENGINE, suspend=True)
+    assert (held["spec"]["suspend"], held["spec"]["schedule"]) == (True, "*/15 * * * *")
 
 
 def test_one_attempt_with_timeout_and_ttl() -> None:
@@ -207,3 +214,13 @@ def test_job_from_cronjob_leaves_the_cronjob_untouched() -> None:
     build_job_from_cronjob(cronjob, "run-1", Trigger.RETRY)
     assert _env(cronjob)["SYNCLINE_TRIGGER"]["value"] == "schedule"
     assert "syncline.dev/trigger" not in cronjob["spec"]["jobTemplate"]["metadata"]["labels"]
+
+
+def test_a_full_refresh_job_tells_its_engine_and_the_cronjob_stays_incremental() -> None:
+    cronjob = _build()
+    job = build_job_from_cronjob(cronjob, "run-1", Trigger.MANUAL, full_refresh=True)
+    env = {e["name"]: e for e in job["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["SYNCLINE_FULL_REFRESH"]["value"] == "true"
+    assert is_full_refresh(job)
+    assert "SYNCLINE_FULL_REFRESH" not in _env(cronjob)
+    assert not is_full_refresh(build_job_from_cronjob(cronjob, "run-2", Trigger.MANUAL))

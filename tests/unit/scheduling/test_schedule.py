@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from syncline.api.project import RecurrenceUnit, Schedule
 from syncline.errors import SynclineError
 from syncline.scheduling.schedule import (
+    longest_gap,
     next_run_time,
     recurrence_to_cron,
     resolve_schedule,
@@ -184,3 +185,37 @@ def test_leap_day_cron_finds_the_next_leap_year() -> None:
 
 def test_never_firing_cron_has_no_next_run() -> None:
     assert next_run_time("0 0 31 4 *", "UTC", _utc(2026, 1, 1)) is None
+
+
+# The longest wait between runs: what "late" means for a project (SynclineProjectStale).
+
+
+def test_a_regular_schedule_waits_its_interval() -> None:
+    assert longest_gap("*/15 * * * *", _utc(2026, 5, 1, 10, 7)) == timedelta(minutes=15)
+    assert longest_gap("0 */6 * * *", _utc(2026, 5, 1)) == timedelta(hours=6)
+    assert longest_gap("* * * * *", _utc(2026, 5, 1)) == timedelta(minutes=1)
+
+
+def test_a_weekday_schedule_waits_over_the_weekend_seen_from_any_day() -> None:
+    for day in range(4, 11):  # 2026-05-04 is a Monday
+        assert longest_gap("0 9 * * 1-5", _utc(2026, 5, day, 12)) == timedelta(days=3)
+    # Every minute of office hours: from Friday 17:59 to Monday 09:00.
+    office = longest_gap("* 9-17 * * 1-5", _utc(2026, 5, 4))
+    assert office == timedelta(days=2, hours=15, minutes=1)
+
+
+def test_a_year_of_days_is_looked_at_not_only_the_next_firings() -> None:
+    # The 1st and 2nd of each month: a day, then a month (the longest: 2nd to 1st of a
+    # month after a 31-day one).
+    assert longest_gap("0 0 1,2 * *", _utc(2026, 1, 15)) == timedelta(days=30)
+    assert longest_gap("0 0 1 * *", _utc(2026, 1, 15)) == timedelta(days=31)
+    # Every day of January: from January 31st to the next January 1st.
+    assert longest_gap("0 0 * 1 *", _utc(2026, 1, 15)) == timedelta(days=335)
+
+
+def test_day_of_month_or_day_of_week_fires_on_either() -> None:
+    assert longest_gap("0 0 13 * 5", _utc(2026, 1, 1)) == timedelta(weeks=1)
+
+
+def test_a_cron_firing_on_fewer_than_two_days_in_the_horizon_has_no_wait() -> None:
+    assert longest_gap("0 0 29 2 *", _utc(2026, 3, 1)) is None  # 2028, then 2032

@@ -98,6 +98,20 @@ class Source(Connector):
     ) -> Iterator[pa.RecordBatch]:
         """Every record, or with ``cursor_field`` those whose cursor > ``after``."""
 
+    def count(
+        self,
+        entity: str,
+        *,
+        cursor_field: str | None = None,
+        after: str | None = None,
+        at_most: int | None = None,
+    ) -> int | None:
+        """How many records ``read`` with the same arguments would return, counting no
+        further than ``at_most`` (whether a table is over a limit is known after limit + 1
+        rows, whether it is empty after one). None when the source cannot tell cheaply:
+        the runner then checks as it reads."""
+        return None
+
 
 class Sink(Connector):
     """Merges batches by keys. Called inside ``transaction()``; raises on rejection."""
@@ -131,6 +145,11 @@ class Sink(Connector):
     ) -> list[dict[str, Any]]:
         """Existing rows with the keys of ``batch``'s (few) rows, its columns only (for plan)."""
         raise NotImplementedError
+
+    def row_count(self, entity: str) -> int | None:
+        """How many rows the destination entity has (0 when it does not exist yet), for
+        the guardrails; None when the destination cannot tell."""
+        return None
 
     def rollback_only(self) -> None:
         """Make every later transaction roll back and keep no rejects or watermarks.

@@ -159,6 +159,27 @@ class FileConnector(Source, Sink):
             if batch.num_rows:
                 yield batch
 
+    def count(
+        self,
+        entity: str,
+        *,
+        cursor_field: str | None = None,
+        after: str | None = None,
+        at_most: int | None = None,
+    ) -> int:
+        """A Parquet file's footer says how many rows it has; other files are read, up to
+        ``at_most`` rows."""
+        path = self._path(entity)
+        if self._format(path) is FileFormat.PARQUET and (cursor_field is None or after is None):
+            found = pq.ParquetFile(path).metadata.num_rows if path.stat().st_size else 0
+            return found if at_most is None else min(found, at_most)
+        found = 0
+        for batch in self.read(entity, batch_size=1 << 16, cursor_field=cursor_field, after=after):
+            found += batch.num_rows
+            if at_most is not None and found >= at_most:
+                return at_most
+        return found
+
     def _batches(self, path: Path, fmt: FileFormat, batch_size: int) -> Iterator[pa.RecordBatch]:
         if path.stat().st_size == 0:
             return  # an empty file has no records (Arrow's readers refuse it)
@@ -232,6 +253,15 @@ class FileConnector(Source, Sink):
         names = [n for n in batch.schema.names if n in found.schema.names]
         rows: list[dict[str, Any]] = found.select(names).to_pylist()
         return rows
+
+    def row_count(self, entity: str) -> int:
+        if entity in self._tables:
+            return int(self._tables[entity].num_rows)
+        try:
+            self._path(entity)
+        except SynclineError:
+            return 0  # the run would create it
+        return self.count(entity)
 
     def quarantine(self, entity: str, rejects: Sequence[RowError]) -> None:
         self._rejects.setdefault(entity, []).extend(rejects)

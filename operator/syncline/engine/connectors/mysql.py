@@ -70,6 +70,13 @@ def _q(name: str) -> str:
     return quote_ident(name, "`")
 
 
+def _past(cursor_field: str | None, after: str | None) -> tuple[str, list[Any]]:
+    """`` WHERE cursor > %s`` and its parameter, or nothing."""
+    if not cursor_field or after is None:
+        return "", []
+    return f" WHERE {_q(cursor_field)} > %s", [after]
+
+
 class MySQLConnector(Source, Sink):
     """Source and sink for MySQL / MariaDB (PyMySQL)."""
 
@@ -201,11 +208,9 @@ class MySQLConnector(Source, Sink):
     ) -> Iterator[pa.RecordBatch]:
         schema = self.arrow_schema(entity)
         query = f"SELECT {', '.join(_q(n) for n in schema.names)} FROM {_q(entity)}"
-        params: list[Any] = []
+        where, params = _past(cursor_field, after)
+        query += where
         if cursor_field:
-            if after is not None:
-                query += f" WHERE {_q(cursor_field)} > %s"
-                params.append(after)
             query += f" ORDER BY {_q(cursor_field)}"
         cur = self.conn.cursor(pymysql.cursors.SSCursor)
         try:
@@ -217,7 +222,27 @@ class MySQLConnector(Source, Sink):
                 _abandon(cur)
             cur.close()
 
+    def count(
+        self,
+        entity: str,
+        *,
+        cursor_field: str | None = None,
+        after: str | None = None,
+        at_most: int | None = None,
+    ) -> int:
+        """One bounded query: the rows past ``at_most`` are never visited."""
+        where, params = _past(cursor_field, after)
+        query = f"SELECT 1 FROM {_q(entity)}{where}"
+        if at_most is not None:
+            query += f" LIMIT {int(at_most)}"
+        [(found,)] = self._query(f"SELECT COUNT(*) FROM ({query}) AS s", params)
+        return int(found)
+
     # -- sink --------------------------------------------------------------------------
+    def row_count(self, entity: str) -> int:
+        [(found,)] = self._query(f"SELECT COUNT(*) FROM {_q(entity)}")
+        return int(found)
+
     def _ensure_tables(self) -> None:
         if self._tables_ready or self.dry_run:
             return
@@ -315,7 +340,8 @@ class MySQLConnector(Source, Sink):
             )
 
     def load_watermark(self, scope: str) -> str | None:
-        self._ensure_tables()
+        """Read-only: without a state table there is no watermark (the first transaction
+        creates it), so a run refused before it writes leaves no table behind."""
         try:
             rows = self._query(f"SELECT watermark FROM {STATE_TABLE} WHERE scope = %s", (scope,))
         except pymysql.err.ProgrammingError:  # no state table yet (plan mode creates none)

@@ -161,16 +161,41 @@ class PostgresConnector(Source, Sink):
         described = self.describe(entity)
         schema = entity_schema(described)
         query = sql.SQL("SELECT {} FROM {}").format(select_list(schema), self._table(entity))
+        query += self._past(described, cursor_field, after)
         if cursor_field:
-            ctype = next(f.type for f in described.fields if f.name == cursor_field)
-            if after is not None:
-                query += sql.SQL(" WHERE {} > CAST({} AS {})").format(
-                    sql.Identifier(cursor_field), sql.Literal(after), sql.SQL(ctype)
-                )
             query += sql.SQL(" ORDER BY {}").format(sql.Identifier(cursor_field))
         copy_sql = sql.SQL("COPY ({}) TO STDOUT (FORMAT csv)").format(query)
         with self.conn.transaction(), self.conn.cursor() as cur, cur.copy(copy_sql) as copy:
             yield from parse(CopyStream(copy), schema, batch_size)
+
+    def count(
+        self,
+        entity: str,
+        *,
+        cursor_field: str | None = None,
+        after: str | None = None,
+        at_most: int | None = None,
+    ) -> int:
+        """One bounded query: the rows past ``at_most`` are never visited."""
+        described = self.describe(entity) if after is not None else None
+        query = sql.SQL("SELECT 1 FROM {}").format(self._table(entity))
+        query += self._past(described, cursor_field, after)
+        if at_most is not None:
+            query += sql.SQL(" LIMIT {}").format(sql.Literal(at_most))
+        row = self.conn.execute(sql.SQL("SELECT count(*) FROM ({}) AS s").format(query)).fetchone()
+        return int(row[0]) if row else 0
+
+    @staticmethod
+    def _past(
+        described: Entity | None, cursor_field: str | None, after: str | None
+    ) -> sql.Composable:
+        """`` WHERE cursor > after`` (cast to the cursor's type), or nothing."""
+        if not cursor_field or after is None or described is None:
+            return sql.SQL("")
+        ctype = next(f.type for f in described.fields if f.name == cursor_field)
+        return sql.SQL(" WHERE {} > CAST({} AS {})").format(
+            sql.Identifier(cursor_field), sql.Literal(after), sql.SQL(ctype)
+        )
 
     # -- sink ------------------------------------------------------------------------
     def transaction(self) -> AbstractContextManager[None]:
@@ -271,6 +296,12 @@ class PostgresConnector(Source, Sink):
         statement = sql.SQL("SELECT {} FROM {} WHERE {}").format(cols, self._table(entity), where)
         rows = self.conn.execute(statement, params).fetchall()
         return [dict(zip(names, r, strict=True)) for r in rows]
+
+    def row_count(self, entity: str) -> int:
+        row = self.conn.execute(
+            sql.SQL("SELECT count(*) FROM {}").format(self._table(entity))
+        ).fetchone()
+        return int(row[0]) if row else 0
 
     def quarantine(self, entity: str, rejects: Sequence[RowError]) -> None:
         if not rejects or self.dry_run:

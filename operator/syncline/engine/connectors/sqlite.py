@@ -139,11 +139,9 @@ class SqliteConnector(Source, Sink):
         schema = self.arrow_schema(entity)
         cols = ", ".join(quote_ident(n) for n in schema.names)
         query = f"SELECT {cols} FROM {quote_ident(entity)}"
-        params: list[Any] = []
+        where, params = _past(schema, cursor_field, after)
+        query += where
         if cursor_field:
-            if after is not None:
-                query += f" WHERE {quote_ident(cursor_field)} > ?"
-                params.append(_typed(after, schema.field(cursor_field).type))
             query += f" ORDER BY {quote_ident(cursor_field)}"
         cur = self.conn.execute(query, params)
         try:
@@ -152,7 +150,28 @@ class SqliteConnector(Source, Sink):
         finally:
             cur.close()
 
+    def count(
+        self,
+        entity: str,
+        *,
+        cursor_field: str | None = None,
+        after: str | None = None,
+        at_most: int | None = None,
+    ) -> int:
+        """One bounded query: the rows past ``at_most`` are never visited."""
+        schema = self.arrow_schema(entity) if after is not None else pa.schema([])
+        where, params = _past(schema, cursor_field, after)
+        query = f"SELECT 1 FROM {quote_ident(entity)}{where}"
+        if at_most is not None:
+            query += f" LIMIT {int(at_most)}"
+        (found,) = self.conn.execute(f"SELECT count(*) FROM ({query})", params).fetchone()
+        return int(found)
+
     # -- sink ------------------------------------------------------------------------
+    def row_count(self, entity: str) -> int:
+        (found,) = self.conn.execute(f"SELECT count(*) FROM {quote_ident(entity)}").fetchone()
+        return int(found)
+
     def transaction(self) -> AbstractContextManager[None]:
         if self.dry_run:
             return self._discarded()
@@ -277,6 +296,15 @@ class SqliteConnector(Source, Sink):
             "DO UPDATE SET watermark = excluded.watermark, updated_at = CURRENT_TIMESTAMP",
             (scope, value),
         )
+
+
+def _past(schema: pa.Schema, cursor_field: str | None, after: str | None) -> tuple[str, list[Any]]:
+    """`` WHERE cursor > ?`` and its (typed) parameter, or nothing."""
+    if not cursor_field or after is None:
+        return "", []
+    return f" WHERE {quote_ident(cursor_field)} > ?", [
+        _typed(after, schema.field(cursor_field).type)
+    ]
 
 
 def _typed(value: str, arrow: pa.DataType) -> Any:
