@@ -108,7 +108,7 @@ CATALOG: tuple[ErrorSpec, ...] = (
         "ScheduleWillNeverRun",
         400,
         C.SCHEDULE,
-        "Cron expression {cron!r} can never fire: {detail}",
+        "Schedule {cron!r} can never fire: {detail}",
     ),
     _e(
         1602,

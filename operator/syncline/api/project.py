@@ -33,6 +33,45 @@ class RecurrenceUnit(StrEnum):
     MONTHS = "months"
 
 
+class MissedRunPolicy(StrEnum):
+    """What a schedule the operator drives does with fire times that passed unstarted."""
+
+    SKIP = "skip"
+    RUN_ONCE = "runOnce"
+
+
+class Weekday(StrEnum):
+    """A day of the week, as blackout windows name them."""
+
+    MON = "mon"
+    TUE = "tue"
+    WED = "wed"
+    THU = "thu"
+    FRI = "fri"
+    SAT = "sat"
+    SUN = "sun"
+
+
+HH_MM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+
+
+class Blackout(ApiModel):
+    """A daily window, in the schedule's time zone, in which no scheduled run starts."""
+
+    start: Annotated[str, Field(pattern=HH_MM)]
+    """Wall-clock start, HH:MM (included)."""
+    end: Annotated[str, Field(pattern=HH_MM)]
+    """Wall-clock end, HH:MM (excluded); at or before start, the window ends the next day."""
+    days: Annotated[list[Weekday], Field(max_length=7)] = Field(default_factory=list)
+    """Weekdays the window starts on; every day when empty."""
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Blackout:
+        if self.start == self.end:
+            raise ValueError("a blackout's start and end must differ")
+        return self
+
+
 class Schedule(ApiModel):
     """When the project runs: every N units, or a cron expression in a time zone.
 
@@ -52,6 +91,11 @@ class Schedule(ApiModel):
                     "message": "set either every+unit or cron, exactly one of them",
                     "fieldPath": ".cron",
                 },
+                {
+                    "rule": "has(self.every) || (!has(self.startTime) && !has(self.blackouts))",
+                    "message": "startTime and blackouts go with every+unit",
+                    "fieldPath": ".cron",
+                },
             ]
         }
     )
@@ -67,6 +111,14 @@ class Schedule(ApiModel):
     absent."""
     starting_deadline_seconds: Annotated[int, Field(ge=10)] | None = None
     """How late a missed run may still start; later ones are skipped until the next slot."""
+    start_time: datetime | None = None
+    """The anchor of every+unit: fire times are this time plus multiples of the interval
+    (RFC 3339). When absent, 2000-01-03 00:00 (a Monday) in timeZone."""
+    missed_run_policy: MissedRunPolicy | None = None
+    """For schedules the operator drives: after it was down, skip the missed fire times, or
+    start one catch-up run for them all (runOnce, the default)."""
+    blackouts: Annotated[list[Blackout], Field(max_length=20)] = Field(default_factory=list)
+    """Windows in which no scheduled run starts (manual runs still do)."""
 
     @model_validator(mode="after")
     def _one_form(self) -> Schedule:
@@ -74,6 +126,8 @@ class Schedule(ApiModel):
             raise ValueError("every and unit go together")
         if (self.every is None) == (self.cron is None):
             raise ValueError("set either every+unit or cron, exactly one of them")
+        if self.cron is not None and (self.start_time is not None or self.blackouts):
+            raise ValueError("startTime and blackouts go with every+unit")
         return self
 
 
@@ -332,6 +386,13 @@ class IntegrationProjectStatus(ApiModel):
     """When the next scheduled run starts."""
     last_schedule_time: datetime | None = None
     """When a run was last scheduled."""
+    last_fire_time: datetime | None = None
+    """The last fire time handled by the operator for a schedule it drives (started or
+    skipped); written before its Job is created, so a restart never starts it twice."""
+    last_fire_job: str | None = None
+    """The Job started for lastFireTime; absent when that fire time was skipped."""
+    last_skipped_fire: str | None = None
+    """The last fire time that started no run, and why (Overlap, Missed)."""
     last_successful_time: datetime | None = None
     """When a run last ended Completed or Warning."""
     last_run: LastRun | None = None

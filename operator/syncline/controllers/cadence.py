@@ -42,6 +42,8 @@ def expected_interval(spec: IntegrationProjectSpec) -> float | None:
         schedule = resolve_schedule(spec.schedule)
     except SynclineError:
         return None
+    if schedule.recurrence is not None:
+        return schedule.recurrence.longest_wait().total_seconds()
     gap = longest_gap(schedule.cron, datetime.now(UTC))
     return gap.total_seconds() if gap is not None else None
 

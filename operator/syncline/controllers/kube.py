@@ -222,6 +222,29 @@ def delete_job(namespace: str, name: str) -> None:
             raise
 
 
+def job_exists(namespace: str, name: str) -> bool:
+    batch = kubernetes.client.BatchV1Api(api_client())
+    try:
+        batch.read_namespaced_job(name, namespace)
+    except ApiException as err:
+        if err.status == 404:
+            return False
+        raise
+    return True
+
+
+def create_job(manifest: dict[str, Any]) -> bool:
+    """Create a Job; False when one of that name exists (a repeated create is a no-op)."""
+    batch: Any = kubernetes.client.BatchV1Api(api_client())
+    try:
+        batch.create_namespaced_job(manifest["metadata"]["namespace"], manifest)
+    except ApiException as err:
+        if err.status == 409:
+            return False
+        raise
+    return True
+
+
 def suspend_cronjob(namespace: str, name: str) -> None:
     """Stop a CronJob from starting Jobs; the ones it started go on."""
     batch = kubernetes.client.BatchV1Api(api_client())

@@ -111,9 +111,17 @@ def apply_schedule(
         return succeeded("ManualOnly", "No schedule: runs start only on request."), fields
     if spec.suspend:
         return succeeded("Suspended", "Scheduled runs are suspended (spec.suspend)."), fields
-    upcoming = next_run_time(plan.schedule.cron, plan.schedule.time_zone, datetime.now(UTC))
+    now = datetime.now(UTC)
+    if plan.schedule.recurrence is not None:
+        upcoming = plan.schedule.recurrence.next_after(now)
+        message = (
+            f"Runs {plan.schedule.describe()} ({plan.schedule.time_zone}), started by the "
+            "operator: cron cannot express it exactly."
+        )
+    else:
+        upcoming = next_run_time(plan.schedule.cron, plan.schedule.time_zone, now)
+        message = f"Runs at '{plan.schedule.cron}' ({plan.schedule.time_zone})."
     fields["nextRunTime"] = upcoming.strftime("%Y-%m-%dT%H:%M:%SZ") if upcoming else None
-    message = f"Runs at '{plan.schedule.cron}' ({plan.schedule.time_zone})."
     return succeeded("Scheduled", message), fields
 
 

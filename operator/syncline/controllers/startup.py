@@ -26,6 +26,7 @@ from syncline.controllers import (  # noqa: F401 - imported to register their ha
     project,
     requests,
     runs,
+    scheduler,
     template,
 )
 

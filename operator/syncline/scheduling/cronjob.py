@@ -99,9 +99,10 @@ def build_cronjob(
     suspend: bool = False,
 ) -> dict[str, Any]:
     """The CronJob of a project. ``schedule`` None means manual runs only (suspended);
-    ``suspend`` holds the schedule for a reason outside the spec (a tripped guardrail)."""
+    ``suspend`` holds the schedule for a reason outside the spec (a tripped guardrail).
+    A schedule the operator drives keeps its CronJob suspended, as the Jobs' template."""
     labels = project_labels(project.name)
-    suspended = suspend or schedule is None or spec.suspend
+    suspended = suspend or schedule is None or schedule.driven or spec.suspend
     deadline = (spec.schedule.starting_deadline_seconds if spec.schedule else None) or (
         engine.starting_deadline_seconds
     )

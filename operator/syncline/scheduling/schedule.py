@@ -3,8 +3,10 @@
 Two forms reach us: a recurrence (``every`` N ``unit``) and a five-field ``cron`` in a
 ``timeZone``. Kubernetes' CronJob controller only understands cron, so a recurrence is
 translated here, and only when cron expresses it *exactly*: "every 7 minutes" would
-become ``*/7`` in cron, which fires at :56 and again at :00 (4 minutes apart), so it is
-rejected with 1602 instead of silently running on a different rhythm than the user asked.
+become ``*/7`` in cron, which fires at :56 and again at :00 (4 minutes apart). Such a
+recurrence (and any with a startTime, blackouts or a missed-run policy) is instead
+resolved to its exact fire times (``syncline.scheduling.recurrence``), which the operator
+starts itself (``syncline.controllers.scheduler``), never a close-but-different cron.
 
 Validation mirrors what the CronJob controller accepts (the standard five fields,
 ``?``, month and weekday names, ``@hourly``-style macros) and adds what it does not
@@ -22,8 +24,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import CroniterBadDateError, CroniterError, croniter
 
-from syncline.api.project import RecurrenceUnit, Schedule
+from syncline.api.project import MissedRunPolicy, RecurrenceUnit, Schedule
 from syncline.errors import SynclineError
+from syncline.scheduling.recurrence import Recurrence, driven_recurrence
 
 DEFAULT_TIME_ZONE = "UTC"
 NEVER_FIRES_HORIZON_YEARS = 5
@@ -44,27 +47,59 @@ _WEEKDAYS = {"SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"}
 _TOKEN = re.compile(r"^[0-9A-Za-z*/,?-]+$")
 
 
+DRIVEN_CRON = "0 0 1 1 *"
+"""The (suspended) CronJob of a schedule the operator drives keeps a valid, unused cron."""
+
+
 @dataclass(frozen=True, slots=True)
 class EffectiveSchedule:
-    """The cron line and time zone the CronJob gets; ``describe`` is what status shows."""
+    """The cron line and time zone the CronJob gets; ``describe`` is what status shows.
+
+    With ``recurrence`` set, cron cannot express the schedule exactly: the CronJob stays
+    suspended as the Jobs' template and the operator starts each Job at its fire time.
+    """
 
     cron: str
     time_zone: str
+    recurrence: Recurrence | None = None
+    missed_run_policy: MissedRunPolicy = MissedRunPolicy.RUN_ONCE
+
+    @property
+    def driven(self) -> bool:
+        return self.recurrence is not None
 
     def describe(self) -> str:
-        return self.cron
+        if self.recurrence is None:
+            return self.cron
+        r = self.recurrence
+        anchor = r.anchor.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return f"every {r.every} {r.unit.value} from {anchor}"
 
 
 def resolve_schedule(schedule: Schedule) -> EffectiveSchedule:
-    """Validate ``schedule`` and return the exact cron form, or raise a 16xx SynclineError."""
+    """Validate ``schedule`` and return its exact form, or raise a 16xx SynclineError.
+
+    A recurrence becomes a cron line when cron expresses exactly what was asked (no
+    startTime, blackouts or missed-run policy, an interval cron can count); otherwise
+    the operator drives it from its exact fire times.
+    """
     time_zone = validate_time_zone(schedule.time_zone or DEFAULT_TIME_ZONE)
     if schedule.cron is not None:
-        cron = validate_cron(schedule.cron, time_zone)
-    elif schedule.every is not None and schedule.unit is not None:
-        cron = recurrence_to_cron(schedule.every, schedule.unit)
-    else:  # the model and the CRD's CEL rules forbid this; say so rather than guess
+        return EffectiveSchedule(validate_cron(schedule.cron, time_zone), time_zone)
+    if schedule.every is None or schedule.unit is None:  # the model and CEL forbid this
         raise SynclineError("ParameterMissing", field="spec.schedule.cron")
-    return EffectiveSchedule(cron=cron, time_zone=time_zone)
+    plain = not (schedule.start_time or schedule.blackouts or schedule.missed_run_policy)
+    if plain:
+        try:
+            return EffectiveSchedule(recurrence_to_cron(schedule.every, schedule.unit), time_zone)
+        except SynclineError:
+            pass  # not expressible in cron: the operator drives it
+    return EffectiveSchedule(
+        DRIVEN_CRON,
+        time_zone,
+        recurrence=driven_recurrence(schedule.every, schedule.unit, schedule, time_zone),
+        missed_run_policy=schedule.missed_run_policy or MissedRunPolicy.RUN_ONCE,
+    )
 
 
 def validate_time_zone(name: str) -> str:

@@ -91,7 +91,7 @@ def _break_and_fix(
         "sync",
         {
             "tasks": good["tasks"],
-            "schedule": {**good["schedule"], "cron": None},
+            "schedule": {**good["schedule"], "cron": None, "blackouts": None},
             "organizationMapping": None,
         },
     )
@@ -117,8 +117,11 @@ def test_project_validation_before_any_data_moves(
         "SourceFieldMissing",
         ["2200 SourceFieldMissing", "customers", "emial"],
     )
-    every7 = {"every": 7, "unit": "minutes", "timeZone": "UTC"}
-    _break_and_fix(cluster, {"schedule": every7}, "ScheduleNotExpressible", ["1602", "7 minutes"])
+    dark = [{"start": "00:00", "end": "12:00"}, {"start": "12:00", "end": "00:00"}]
+    always_dark = {"every": 7, "unit": "minutes", "timeZone": "UTC", "blackouts": dark}
+    _break_and_fix(
+        cluster, {"schedule": always_dark}, "ScheduleWillNeverRun", ["1601", "every 7 minutes"]
+    )
     cron = {"cron": "61 * * * *", "every": None, "unit": None}
     _break_and_fix(cluster, {"schedule": cron}, "InvalidCron", ["1600", "61 * * * *"])
     never = {"cron": "0 0 30 2 *", "every": None, "unit": None}

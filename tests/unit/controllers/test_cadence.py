@@ -41,7 +41,14 @@ def test_a_scheduled_project_is_expected_at_its_longest_wait(
 def test_no_interval_without_a_schedule_to_keep() -> None:
     assert expected_interval(_spec()) is None  # runs only on request
     assert expected_interval(_spec({"every": 1, "unit": "hours"}, suspend=True)) is None
-    assert expected_interval(_spec({"every": 7, "unit": "minutes"})) is None  # 1602
+    assert expected_interval(_spec({"cron": "0 0 30 2 *"})) is None  # 1601
+
+
+def test_a_schedule_the_operator_drives_is_expected_at_its_interval_and_blackouts() -> None:
+    assert expected_interval(_spec({"every": 7, "unit": "minutes"})) == 420
+    night = {"start": "22:00", "end": "06:00"}
+    every2h = {"every": 2, "unit": "hours", "blackouts": [night]}
+    assert expected_interval(_spec(every2h)) == (2 + 8) * 3600
 
 
 @pytest.fixture
