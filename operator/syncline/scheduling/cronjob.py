@@ -282,18 +282,24 @@ def build_job_from_cronjob(
             "cronjob.kubernetes.io/instantiate": "manual",
         },
     }
-    if metadata.get("uid"):
-        job_meta["ownerReferences"] = [
-            {
-                "apiVersion": "batch/v1",
-                "kind": "CronJob",
-                "name": metadata["name"],
-                "uid": metadata["uid"],
-                "controller": True,
-                "blockOwnerDeletion": True,
-            }
-        ]
+    job_meta.update(owned_by_cronjob(metadata))
     return {"apiVersion": "batch/v1", "kind": "Job", "metadata": job_meta, "spec": spec}
+
+
+def owned_by_cronjob(metadata: dict[str, Any]) -> dict[str, Any]:
+    """The ownerReferences that make a Job its CronJob's (deleted with it, counted as its
+    active run), when the CronJob's uid is known."""
+    if not metadata.get("uid"):
+        return {}
+    owner = {
+        "apiVersion": "batch/v1",
+        "kind": "CronJob",
+        "name": metadata["name"],
+        "uid": metadata["uid"],
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
+    return {"ownerReferences": [owner]}
 
 
 def is_full_refresh(job: dict[str, Any]) -> bool:

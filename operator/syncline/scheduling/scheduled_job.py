@@ -15,6 +15,8 @@ import copy
 from datetime import UTC, datetime
 from typing import Any
 
+from syncline.scheduling.cronjob import owned_by_cronjob
+
 SCHEDULED_TIME_ANNOTATION = "syncline.dev/scheduled-time"
 """On the Job: the exact fire time it was started for (RFC 3339, UTC)."""
 
@@ -35,15 +37,5 @@ def build_scheduled_job(cronjob: dict[str, Any], fire_time: datetime) -> dict[st
         "labels": dict((template.get("metadata") or {}).get("labels") or {}),
         "annotations": {**(metadata.get("annotations") or {}), SCHEDULED_TIME_ANNOTATION: stamp},
     }
-    if metadata.get("uid"):
-        job_meta["ownerReferences"] = [
-            {
-                "apiVersion": "batch/v1",
-                "kind": "CronJob",
-                "name": metadata["name"],
-                "uid": metadata["uid"],
-                "controller": True,
-                "blockOwnerDeletion": True,
-            }
-        ]
+    job_meta.update(owned_by_cronjob(metadata))
     return {"apiVersion": "batch/v1", "kind": "Job", "metadata": job_meta, "spec": template["spec"]}
