@@ -16,12 +16,15 @@ pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 def test_a_run_whose_pod_is_refused_ends_as_2409_and_its_job_stops(world: World) -> None:
     world.project("refused")
     world.cluster.wait_ready("integrationprojects", "refused")
-    # Admission refuses every pod of the engine's account from now on.
-    world.cluster.core.delete_namespaced_service_account("syncline-engine", world.cluster.namespace)
+    # Admission refuses every pod in the namespace from now on (a quota of no pods). The
+    # operator re-creates a deleted engine ServiceAccount, so a quota is the refusal that
+    # stays put.
+    quota = {"metadata": {"name": "no-pods"}, "spec": {"hard": {"pods": "0"}}}
+    world.cluster.core.create_namespaced_resource_quota(world.cluster.namespace, quota)
     run = _run_now(world, "refused")
     status = wait_for(lambda: _finished(world, run), 120, "the refused run to be closed")
     assert (status["result"], status.get("errorCode")) == ("Error", 2409), status
-    assert "serviceaccount" in status["message"]
+    assert "quota" in status["message"]  # "exceeded quota", or "status unknown for quota"
     world.cluster.wait_reason("integrationprojects", "refused", "RunFailed", 30)
     wait_for(
         lambda: not world.cluster.batch.list_namespaced_job(world.cluster.namespace).items,
