@@ -3,7 +3,9 @@
 # PostgreSQL 15 and MariaDB (real servers), promtool (checks our metrics
 # exposition), and the node's runtime and image tooling: containerd, runc, the
 # CNI plugins, iptables/conntrack for kube-proxy, mmdebstrap + buildah to build
-# images without a registry, and a static libc to build the pause binary.
+# images without a registry, a static libc to build the pause binary, rsyslog
+# with TLS (the audit log's syslog receiver in tests) and Chromium (the Swagger
+# UI screenshot test).
 # Idempotent and quiet when everything is already present.
 set -euo pipefail
 
@@ -22,6 +24,8 @@ command -v nsenter >/dev/null 2>&1 || missing+=(util-linux)
 command -v ip >/dev/null 2>&1 || missing+=(iproute2)
 [[ -e /usr/lib/x86_64-linux-gnu/libc.a ]] || missing+=(libc6-dev)
 command -v gcc >/dev/null 2>&1 || missing+=(gcc)
+[[ -e /usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_gtls.so ]] || missing+=(rsyslog rsyslog-gnutls)
+[[ -x /usr/bin/chromium ]] || missing+=(chromium)
 ((${#missing[@]})) || exit 0
 
 if [[ $(id -u) -ne 0 ]]; then
