@@ -10,6 +10,7 @@ from pydantic import ConfigDict, Field, model_validator
 
 from syncline.api.base import (
     AGE_COLUMN,
+    NAME_PATTERN,
     ApiModel,
     Condition,
     LocalObjectReference,
@@ -129,6 +130,17 @@ class Schedule(ApiModel):
         if self.cron is not None and (self.start_time is not None or self.blackouts):
             raise ValueError("startTime and blackouts go with every+unit")
         return self
+
+
+MAX_SCHEDULES = 10
+
+
+class NamedSchedule(Schedule):
+    """One of several schedules of a project (``spec.schedules``), named so status and
+    Events can say which one started a run."""
+
+    name: str = Field(pattern=NAME_PATTERN, max_length=63)
+    """Unique among the project's schedules."""
 
 
 class Outcome(StrEnum):
@@ -289,6 +301,12 @@ class IntegrationProjectSpec(ApiModel):
                     "fieldPath": ".tasks",
                 },
                 {
+                    "rule": "!has(self.schedule) || !has(self.schedules) || "
+                    "size(self.schedules) == 0",
+                    "message": "set schedule or schedules, not both",
+                    "fieldPath": ".schedules",
+                },
+                {
                     "rule": "has(self.templateRef) || (has(self.tasks) && size(self.tasks) > 0)",
                     "message": "a project needs tasks or a templateRef",
                     "fieldPath": ".tasks",
@@ -310,7 +328,12 @@ class IntegrationProjectSpec(ApiModel):
     excluded_tasks: list[str] = Field(default_factory=list)
     """Template tasks this project leaves out."""
     schedule: Schedule | None = None
-    """When to run; absent means manual runs only."""
+    """When to run; absent (and no schedules) means manual runs only."""
+    schedules: list[NamedSchedule] = Field(
+        default_factory=list, max_length=MAX_SCHEDULES, json_schema_extra=LIST_MAP_BY_NAME
+    )
+    """Several schedules instead of one (a weekday cron and a weekend one, say): the
+    project runs at every fire time of each, never two runs at once."""
     suspend: bool = False
     """Stop scheduled runs (manual runs remain possible)."""
     notifications: Notifications | None = None
@@ -321,6 +344,21 @@ class IntegrationProjectSpec(ApiModel):
     """Checks that suspend the project when a run looks wrong (all off by default)."""
     history: History = Field(default_factory=History)
     """How long runs are kept."""
+
+    @model_validator(mode="after")
+    def _one_way_to_schedule(self) -> IntegrationProjectSpec:
+        if self.schedule is not None and self.schedules:
+            raise ValueError("set schedule or schedules, not both")
+        names = [s.name for s in self.schedules]
+        if len(set(names)) != len(names):
+            raise ValueError("schedule names must be unique")
+        return self
+
+    def named_schedules(self) -> list[tuple[str, Schedule]]:
+        """Every schedule with its name ("" for ``schedule``); empty: manual runs only."""
+        if self.schedule is not None:
+            return [("", self.schedule)]
+        return [(s.name, s) for s in self.schedules]
 
 
 class LastRun(RunCounts):

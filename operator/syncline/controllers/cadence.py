@@ -17,7 +17,7 @@ from typing import Any
 from syncline.api.project import IntegrationProjectSpec
 from syncline.errors import SynclineError
 from syncline.observability.metrics import RECORDER
-from syncline.scheduling.schedule import longest_gap, resolve_schedule
+from syncline.scheduling.schedule import resolve_schedules
 
 
 def observe_project(
@@ -36,16 +36,14 @@ def observe_project(
 def expected_interval(spec: IntegrationProjectSpec) -> float | None:
     """Seconds a healthy project may go between scheduled runs; None when it keeps no
     schedule (runs only on request, suspended, or a schedule that does not resolve)."""
-    if spec.schedule is None or spec.suspend:
+    if spec.suspend:
         return None
     try:
-        schedule = resolve_schedule(spec.schedule)
+        schedule = resolve_schedules(spec.named_schedules())
     except SynclineError:
         return None
-    if schedule.recurrence is not None:
-        return schedule.recurrence.longest_wait().total_seconds()
-    gap = longest_gap(schedule.cron, datetime.now(UTC))
-    return gap.total_seconds() if gap is not None else None
+    wait = schedule.longest_wait() if schedule is not None else None
+    return wait.total_seconds() if wait is not None else None
 
 
 def _timestamp(value: object) -> float | None:

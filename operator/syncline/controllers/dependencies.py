@@ -65,7 +65,8 @@ def scheduled_projects(
 
 def counts_towards_quota(spec: Any) -> bool:
     """Projects with a schedule that is not suspended use one of the namespace's slots."""
-    return bool(spec.get("schedule")) and not spec.get("suspend", False)
+    scheduled = bool(spec.get("schedule")) or bool(spec.get("schedules"))
+    return scheduled and not spec.get("suspend", False)
 
 
 def quota_rank(index: Any, namespace: str, me: tuple[str, str]) -> int:

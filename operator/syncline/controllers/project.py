@@ -43,7 +43,6 @@ from syncline.errors import SynclineError
 from syncline.observability.metrics import timed
 from syncline.scheduling.cronjob import ProjectIdentity, build_cronjob, cronjob_name
 from syncline.scheduling.engine_identity import engine_identity
-from syncline.scheduling.schedule import next_run_time
 
 logger = logging.getLogger(__name__)
 MANUAL = "manual"
@@ -111,15 +110,15 @@ def apply_schedule(
         return succeeded("ManualOnly", "No schedule: runs start only on request."), fields
     if spec.suspend:
         return succeeded("Suspended", "Scheduled runs are suspended (spec.suspend)."), fields
-    now = datetime.now(UTC)
-    if plan.schedule.recurrence is not None:
-        upcoming = plan.schedule.recurrence.next_after(now)
+    upcoming = plan.schedule.next_run(datetime.now(UTC))
+    if len(plan.schedule.fires) > 1:
+        message = f"Runs at every fire time of {plan.schedule.describe()}, started by the operator."
+    elif plan.schedule.driven:
         message = (
             f"Runs {plan.schedule.describe()} ({plan.schedule.time_zone}), started by the "
             "operator: cron cannot express it exactly."
         )
     else:
-        upcoming = next_run_time(plan.schedule.cron, plan.schedule.time_zone, now)
         message = f"Runs at '{plan.schedule.cron}' ({plan.schedule.time_zone})."
     fields["nextRunTime"] = upcoming.strftime("%Y-%m-%dT%H:%M:%SZ") if upcoming else None
     return succeeded("Scheduled", message), fields

@@ -34,7 +34,7 @@ from syncline.errors import SynclineError
 from syncline.kube.manual import active_run
 from syncline.scheduling.cronjob import cronjob_name
 from syncline.scheduling.recurrence import Decision, decide, last_fire
-from syncline.scheduling.schedule import EffectiveSchedule, next_run_time, resolve_schedule
+from syncline.scheduling.schedule import EffectiveSchedule, resolve_schedules
 from syncline.scheduling.scheduled_job import build_scheduled_job, scheduled_job_name
 
 logger = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ def effective_schedule(spec: Mapping[str, Any]) -> EffectiveSchedule | None:
     """The project's schedule, None when it has none (or an invalid one)."""
     try:
         parsed = IntegrationProjectSpec.model_validate(spec or {})
-        return resolve_schedule(parsed.schedule) if parsed.schedule else None
+        return resolve_schedules(parsed.named_schedules())
     except (ValidationError, SynclineError):
         return None  # the reconcile reports it; nothing is scheduled meanwhile
 
@@ -65,14 +65,16 @@ def cron_next_run(
     shown = _parse(status.get("nextRunTime"))
     if status.get("observedGeneration") != meta.get("generation") or shown is None or shown > now:
         return None
-    upcoming = next_run_time(schedule.cron, schedule.time_zone, now)
+    upcoming = schedule.next_run(now)
     return {"nextRunTime": _rfc3339(upcoming) if upcoming else None}
 
 
 def deadline_of(spec: Mapping[str, Any]) -> timedelta:
-    """How late a fire time may still start (the schedule's or the operator's default)."""
-    own = (spec.get("schedule") or {}).get("startingDeadlineSeconds")
-    return timedelta(seconds=int(own or current().engine.starting_deadline_seconds))
+    """How late a fire time may still start (the schedule's or the operator's default;
+    with several schedules, the latest of theirs)."""
+    schedules = [spec.get("schedule") or {}, *(spec.get("schedules") or [])]
+    own = [int(s["startingDeadlineSeconds"]) for s in schedules if s.get("startingDeadlineSeconds")]
+    return timedelta(seconds=max(own, default=current().engine.starting_deadline_seconds))
 
 
 def fire_fields(
@@ -85,7 +87,6 @@ def fire_fields(
     decision, from the project as it is at the write. Only a project whose status
     describes its current spec and shows a next run (valid, in quota, not held or
     suspended) fires."""
-    assert schedule.recurrence is not None
     meta, status = current_obj["metadata"], current_obj.get("status") or {}
     if status.get("observedGeneration") != meta.get("generation"):
         return None, None  # the reconcile has not caught up with the spec yet
@@ -93,12 +94,12 @@ def fire_fields(
     created = _parse(meta.get("creationTimestamp")) or now
     since = _parse(status.get("lastFireTime")) or max(created, now - deadline)
     if not status.get("nextRunTime"):  # held, suspended: its fire times pass unstarted
-        passed = last_fire([schedule.recurrence], now)
+        passed = last_fire(schedule.fires, now)
         if passed is None or passed.at <= since:
             return None, None
         return {"lastFireTime": _rfc3339(passed.at), "lastFireJob": None}, None
     decision = decide(
-        [schedule.recurrence],
+        schedule.fires,
         since=since,
         now=now,
         busy=busy,

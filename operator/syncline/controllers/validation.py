@@ -20,7 +20,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from syncline.api.connection import REQUIRED_SECRET_KEYS, ConnectionSpec, ConnectionType, Entity
+from syncline.api.connection import (
+    ConnectionSpec,
+    ConnectionType,
+    Entity,
+    required_secret_keys,
+)
 from syncline.api.connectionset import ConnectionSetSpec
 from syncline.api.merge import effective_tasks
 from syncline.api.project import IntegrationProjectSpec
@@ -32,7 +37,7 @@ from syncline.controllers.template import task_shape_errors
 from syncline.engine.validation import validate_task
 from syncline.errors import SynclineError
 from syncline.scheduling.cronjob import CredentialSource
-from syncline.scheduling.schedule import EffectiveSchedule, resolve_schedule
+from syncline.scheduling.schedule import EffectiveSchedule, resolve_schedules
 
 Obj = Mapping[str, Any]
 EntityLookup = Callable[[Obj, str], Entity]
@@ -79,11 +84,10 @@ def plan_project(inputs: ProjectInputs) -> ProjectPlan:
         plan.errors += _organization_errors(inputs.spec, set_spec, plan.tasks)
         plan.errors += _catalog_errors(inputs, set_spec, plan.tasks, plan.notes)
         plan.credentials = credential_sources(set_spec, inputs.connections)
-    if inputs.spec.schedule is not None:
-        try:
-            plan.schedule = resolve_schedule(inputs.spec.schedule)
-        except SynclineError as err:
-            plan.errors.append(err)
+    try:
+        plan.schedule = resolve_schedules(inputs.spec.named_schedules())
+    except SynclineError as err:
+        plan.errors.append(err)
     return plan
 
 
@@ -291,7 +295,7 @@ def credential_sources(
         if obj is None:
             continue
         spec = ConnectionSpec.model_validate(obj.get("spec") or {})
-        keys = REQUIRED_SECRET_KEYS[spec.type]
+        keys = required_secret_keys(spec)
         if spec.credentials is not None and keys:
             sources.append(
                 CredentialSource(member.name, spec.credentials.secret_ref.name, tuple(keys))

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from syncline.api.project import MissedRunPolicy, RecurrenceUnit, Schedule
@@ -88,6 +89,26 @@ class Fire:
     schedule: str = ""
 
 
+class FireTimes(Protocol):
+    """What the driver needs of one schedule: a recurrence here, or a cron line
+    (``syncline.scheduling.cron_fires.CronFires``) among a project's several schedules.
+
+    ``missed_run_policy`` and ``deadline`` are the schedule's own; None defers to the
+    project's (its single schedule's, or the operator's default deadline)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def missed_run_policy(self) -> MissedRunPolicy | None: ...
+    @property
+    def deadline(self) -> timedelta | None: ...
+    def next_after(self, after: datetime) -> datetime | None: ...
+    def last_at_or_before(self, moment: datetime) -> datetime | None: ...
+    def blacked_out(self, moment: datetime) -> bool: ...
+    def longest_wait(self) -> timedelta: ...
+    def describe(self) -> str: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Recurrence:
     """Every ``every`` ``unit`` from ``anchor`` (aware) in ``time_zone``."""
@@ -98,6 +119,8 @@ class Recurrence:
     time_zone: str = "UTC"
     blackouts: tuple[Blackout, ...] = ()
     name: str = ""
+    missed_run_policy: MissedRunPolicy | None = None
+    deadline: timedelta | None = None
 
     def __post_init__(self) -> None:
         if self.every < 1:
@@ -145,6 +168,10 @@ class Recurrence:
     def blacked_out(self, moment: datetime) -> bool:
         """Whether ``moment`` falls in one of the blackout windows."""
         return self._blackout(moment) is not None
+
+    def describe(self) -> str:
+        anchor = self.anchor.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return f"every {self.every} {self.unit.value} from {anchor}"
 
     def _blackout(self, moment: datetime) -> tuple[datetime, datetime] | None:
         local = moment.astimezone(self._zone).replace(tzinfo=None)
@@ -197,13 +224,13 @@ class Recurrence:
         return index
 
 
-def next_fire(recurrences: Sequence[Recurrence], after: datetime) -> Fire | None:
+def next_fire(recurrences: Sequence[FireTimes], after: datetime) -> Fire | None:
     """The earliest fire time of any recurrence strictly after ``after``."""
     fires = [Fire(at, r.name) for r in recurrences if (at := r.next_after(after)) is not None]
     return min(fires, key=lambda fire: fire.at, default=None)
 
 
-def last_fire(recurrences: Sequence[Recurrence], moment: datetime) -> Fire | None:
+def last_fire(recurrences: Sequence[FireTimes], moment: datetime) -> Fire | None:
     """The latest fire time of any recurrence at or before ``moment``."""
     fires = [
         Fire(at, r.name) for r in recurrences if (at := r.last_at_or_before(moment)) is not None
@@ -232,7 +259,7 @@ class Decision:
 
 
 def decide(
-    recurrences: Sequence[Recurrence],
+    recurrences: Sequence[FireTimes],
     *,
     since: datetime,
     now: datetime,
@@ -245,17 +272,20 @@ def decide(
     Only the latest due fire time matters: earlier ones are covered by it (``runOnce``)
     or were missed anyway (``skip``), so a long downtime never causes a storm of runs.
     A fire time up to ``deadline`` late starts under either policy. A run still active
-    means this fire time is skipped (like ``concurrencyPolicy: Forbid``).
+    means this fire time is skipped (like ``concurrencyPolicy: Forbid``). With several
+    schedules, the due fire time's own schedule says its policy and deadline.
     """
     due = last_fire(recurrences, now)
     upcoming = next_fire(recurrences, now)
     if due is None or due.at <= since:
         return Decision(None, None, None, upcoming)
-    if any(r.name == due.schedule and r.blacked_out(now) for r in recurrences):
+    owner = next(r for r in recurrences if r.name == due.schedule)
+    if owner.blacked_out(now):
         return Decision(None, None, None, upcoming)  # a late start waits for the window's end
     if busy:
         return Decision(None, due.at, Skipped.OVERLAP, upcoming)
-    if now - due.at > deadline and policy is MissedRunPolicy.SKIP:
+    policy = owner.missed_run_policy or policy
+    if now - due.at > (owner.deadline or deadline) and policy is MissedRunPolicy.SKIP:
         return Decision(None, due.at, Skipped.MISSED, upcoming)
     return Decision(due, due.at, None, upcoming)
 

@@ -19,18 +19,21 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from itertools import pairwise
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from croniter import CroniterBadDateError, CroniterError, croniter
+from croniter import CroniterError, croniter
 
 from syncline.api.project import MissedRunPolicy, RecurrenceUnit, Schedule
 from syncline.errors import SynclineError
-from syncline.scheduling.recurrence import Recurrence, driven_recurrence
+from syncline.scheduling.cron_fires import (
+    NEVER_FIRES_HORIZON_YEARS,
+    CronFires,
+    longest_gap,
+    next_run_time,
+)
+from syncline.scheduling.recurrence import FireTimes, Recurrence, driven_recurrence
 
 DEFAULT_TIME_ZONE = "UTC"
-NEVER_FIRES_HORIZON_YEARS = 5
-"""A cron with no match within this many years is treated as never firing (1601)."""
 
 MACROS = {
     "@yearly": "0 0 1 1 *",
@@ -55,25 +58,41 @@ DRIVEN_CRON = "0 0 1 1 *"
 class EffectiveSchedule:
     """The cron line and time zone the CronJob gets; ``describe`` is what status shows.
 
-    With ``recurrence`` set, cron cannot express the schedule exactly: the CronJob stays
-    suspended as the Jobs' template and the operator starts each Job at its fire time.
+    With ``fires`` set, cron cannot express the schedule exactly (or there are several):
+    the CronJob stays suspended as the Jobs' template and the operator starts each Job at
+    its fire time.
     """
 
     cron: str
     time_zone: str
-    recurrence: Recurrence | None = None
+    fires: tuple[FireTimes, ...] = ()
     missed_run_policy: MissedRunPolicy = MissedRunPolicy.RUN_ONCE
 
     @property
     def driven(self) -> bool:
-        return self.recurrence is not None
+        return bool(self.fires)
 
     def describe(self) -> str:
-        if self.recurrence is None:
+        if not self.fires:
             return self.cron
-        r = self.recurrence
-        anchor = r.anchor.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        return f"every {r.every} {r.unit.value} from {anchor}"
+        if len(self.fires) == 1 and not self.fires[0].name:
+            return self.fires[0].describe()
+        return "; ".join(f"{f.name}: {f.describe()}" for f in self.fires)
+
+    def next_run(self, after: datetime) -> datetime | None:
+        """The first fire time strictly after ``after`` (UTC), whoever starts it."""
+        if not self.fires:
+            return next_run_time(self.cron, self.time_zone, after)
+        times = [t for f in self.fires if (t := f.next_after(after)) is not None]
+        return min(times, default=None)
+
+    def longest_wait(self) -> timedelta | None:
+        """How long a healthy project waits at most between runs (None: unknown).
+
+        With several schedules the merged wait is at most the shortest of theirs."""
+        if not self.fires:
+            return longest_gap(self.cron, datetime.now(UTC))
+        return min(f.longest_wait() for f in self.fires)
 
 
 def resolve_schedule(schedule: Schedule) -> EffectiveSchedule:
@@ -97,8 +116,47 @@ def resolve_schedule(schedule: Schedule) -> EffectiveSchedule:
     return EffectiveSchedule(
         DRIVEN_CRON,
         time_zone,
-        recurrence=driven_recurrence(schedule.every, schedule.unit, schedule, time_zone),
+        fires=(driven_recurrence(schedule.every, schedule.unit, schedule, time_zone),),
         missed_run_policy=schedule.missed_run_policy or MissedRunPolicy.RUN_ONCE,
+    )
+
+
+def resolve_schedules(named: Sequence[tuple[str, Schedule]]) -> EffectiveSchedule | None:
+    """A project's schedules (``IntegrationProjectSpec.named_schedules``) as one; None for
+    manual runs only.
+
+    One schedule resolves as above. Several are driven by the operator together, each
+    with its own time zone, blackouts, missed-run policy and starting deadline: one
+    CronJob cannot hold two cron lines, and two CronJobs could start overlapping runs.
+    """
+    if not named:
+        return None
+    if len(named) == 1:
+        return resolve_schedule(named[0][1])
+    return EffectiveSchedule(
+        DRIVEN_CRON, DEFAULT_TIME_ZONE, fires=tuple(_fire_times(n, s) for n, s in named)
+    )
+
+
+def _fire_times(name: str, schedule: Schedule) -> FireTimes:
+    time_zone = validate_time_zone(schedule.time_zone or DEFAULT_TIME_ZONE)
+    policy = schedule.missed_run_policy
+    deadline = schedule.starting_deadline_seconds
+    late = timedelta(seconds=deadline) if deadline else None
+    if schedule.cron is not None:
+        return CronFires(validate_cron(schedule.cron, time_zone), time_zone, name, policy, late)
+    if schedule.every is None or schedule.unit is None:  # the model and CEL forbid this
+        raise SynclineError("ParameterMissing", field=f"spec.schedules[{name}].cron")
+    recurrence = driven_recurrence(schedule.every, schedule.unit, schedule, time_zone)
+    return Recurrence(
+        recurrence.every,
+        recurrence.unit,
+        recurrence.anchor,
+        time_zone,
+        recurrence.blackouts,
+        name,
+        policy,
+        late,
     )
 
 
@@ -219,88 +277,3 @@ def _croniter_detail(err: CroniterError) -> str:
     text = str(err)
     text = text.split("] ", 1)[1] if "] " in text else text
     return "a field value is out of range" if "out of range" in text else text
-
-
-def next_run_time(cron: str, time_zone: str, after: datetime) -> datetime | None:
-    """The first firing strictly after ``after``, in UTC; None if none within the horizon.
-
-    Cron fields are wall-clock times in ``time_zone``. On a spring-forward day a time in
-    the skipped hour does not exist and is skipped; on a fall-back day a repeated time
-    fires once, at its first occurrence.
-    """
-    zone = ZoneInfo(time_zone)
-    local = after.astimezone(zone).replace(tzinfo=None)
-    horizon = local + timedelta(days=366 * NEVER_FIRES_HORIZON_YEARS)
-    try:
-        candidates = croniter(cron, local, max_years_between_matches=NEVER_FIRES_HORIZON_YEARS)
-        while True:
-            naive = candidates.get_next(datetime)
-            if naive > horizon:
-                return None
-            aware = naive.replace(tzinfo=zone)
-            if not _exists(aware) or aware <= after:
-                continue
-            return aware.astimezone(UTC)
-    except CroniterBadDateError:
-        return None
-
-
-def longest_gap(cron: str, after: datetime) -> timedelta | None:
-    """The longest wait between consecutive firings of ``cron`` in the year after
-    ``after`` (wall-clock time: DST changes, which stretch or skip a run twice a year, are
-    left out); None when it fires on fewer than two days within the never-fires horizon.
-
-    This is how long a healthy project may go without a run: a weekday-only cron waits
-    three days over each weekend, ``0 0 1,2 * *`` a month after every second day. Every
-    firing day has the same times of day (cron's minute and hour fields do not depend on
-    the day), so the waits are those within a day and those from one firing day's last
-    time to the next one's first: a year of days is walked, never every firing (a
-    minute-by-minute cron fires half a million times a year).
-    """
-    day_of_month, month, day_of_week = cron.split(" ")[2:]
-    minutes, hours = croniter(cron).expanded[:2]
-    times = sorted(h * 60 + m for h in _values(hours, 24) for m in _values(minutes, 60))
-    days = _firing_days(f"0 0 {day_of_month} {month} {day_of_week}", after.replace(tzinfo=None))
-    if len(days) < 2:
-        return None
-    waits = [
-        (later - earlier).days * 1440 - times[-1] + times[0] for earlier, later in pairwise(days)
-    ]
-    waits += [later - earlier for earlier, later in pairwise(times)]
-    return timedelta(minutes=max(waits))
-
-
-def _values(expanded: Sequence[int | str], count: int) -> list[int]:
-    """A field as croniter expands it (``["*"]`` for every value) as numbers."""
-    return list(range(count)) if "*" in expanded else [int(v) for v in expanded]
-
-
-def _firing_days(day_cron: str, after: datetime) -> list[datetime]:
-    """Midnights of the days ``day_cron`` fires on, from ``after``'s day, for a year and at
-    least two of them (within the never-fires horizon)."""
-    start = after.replace(hour=0, minute=0, second=0, microsecond=0)
-    year_later = start + timedelta(days=366)
-    horizon = start + timedelta(days=366 * NEVER_FIRES_HORIZON_YEARS)
-    days: list[datetime] = []
-    try:
-        candidates = croniter(
-            day_cron,
-            start - timedelta(minutes=1),
-            max_years_between_matches=NEVER_FIRES_HORIZON_YEARS,
-        )
-        while len(days) < 2 or days[-1] <= year_later:
-            day = candidates.get_next(datetime)
-            if day > horizon:
-                break
-            days.append(day)
-    except CroniterBadDateError:
-        pass
-    return days
-
-
-def _exists(aware: datetime) -> bool:
-    """False for wall-clock times inside a DST gap (they round-trip to another time)."""
-    zone = aware.tzinfo
-    assert zone is not None
-    back = aware.astimezone(UTC).astimezone(zone)
-    return back.replace(tzinfo=None) == aware.replace(tzinfo=None)

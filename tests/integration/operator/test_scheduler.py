@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,13 +25,13 @@ CRASHING_SCHEDULER = Path(__file__).with_name("crashing_scheduler.py")
 AT_SECOND_30 = {"every": 1, "unit": "minutes", "startTime": "2026-01-01T00:00:30Z"}
 
 
-def _status(cluster: Cluster) -> dict[str, Any]:
-    return cluster.get("integrationprojects", "exact").get("status") or {}
+def _status(cluster: Cluster, project: str = "exact") -> dict[str, Any]:
+    return cluster.get("integrationprojects", project).get("status") or {}
 
 
-def _jobs(cluster: Cluster) -> dict[str, dict[str, Any]]:
+def _jobs(cluster: Cluster, project: str = "exact") -> dict[str, dict[str, Any]]:
     listing = cluster.batch.list_namespaced_job(
-        cluster.namespace, label_selector="syncline.dev/project=exact"
+        cluster.namespace, label_selector=f"syncline.dev/project={project}"
     )
     jobs: list[dict[str, Any]] = cluster.api.sanitize_for_serialization(listing.items)
     return {j["metadata"]["name"]: j for j in jobs if not j["metadata"].get("deletionTimestamp")}
@@ -87,3 +87,66 @@ def test_exact_fire_times_survive_a_restart_between_record_and_start_and_never_o
     status = _status(cluster)
     assert _time(status["lastFireTime"]) == fired
     assert _time(status["nextRunTime"]) == fired + timedelta(minutes=1)
+
+
+def test_several_schedules_fire_a_fortnightly_run_and_respect_a_blackout(
+    cluster: Cluster,
+    warehouse: DatabaseAccess,
+    start_operator: Callable[..., OperatorProcess],
+) -> None:
+    """Every 2 weeks, anchored so that a fire time comes within a minute; beside it, a
+    daily schedule whose first fire time falls in a blackout and a yearly cron. The
+    fortnight's run starts at its time; after it the next run is the daily one's second
+    day, not its blacked-out first."""
+    start_operator()
+    make_world(cluster, warehouse)
+    fire = (datetime.now(UTC) + timedelta(seconds=45)).replace(microsecond=0)
+    quiet = fire + timedelta(hours=1)
+    window_start = quiet - timedelta(minutes=5)
+    spec = project_spec()
+    del spec["schedule"]
+    spec["schedules"] = [
+        {
+            "name": "fortnight",
+            "every": 2,
+            "unit": "weeks",
+            "startTime": _z(fire - timedelta(weeks=2)),
+        },
+        {
+            "name": "daily",
+            "every": 1,
+            "unit": "days",
+            "startTime": _z(quiet),
+            "blackouts": [
+                {
+                    "start": window_start.strftime("%H:%M"),
+                    "end": (quiet + timedelta(minutes=5)).strftime("%H:%M"),
+                    "days": [window_start.strftime("%a").lower()],
+                }
+            ],
+        },
+        {"name": "new-year", "cron": "0 0 1 1 *", "timeZone": "Europe/Kyiv"},
+    ]
+    cluster.create("integrationprojects", "several", spec, "IntegrationProject")
+
+    status = wait_for(
+        lambda: (s := _status(cluster, "several")).get("nextRunTime") and s, 60, "a next run time"
+    )
+    assert _time(status["nextRunTime"]) == fire
+    assert status["schedule"] == (
+        f"fortnight: every 2 weeks from {_z(fire - timedelta(weeks=2))}; "
+        f"daily: every 1 days from {_z(quiet)}; new-year: 0 0 1 1 *"
+    )
+    job = wait_for(lambda: next(iter(_jobs(cluster, "several").values()), None), 120, "its Job")
+    assert job["metadata"]["annotations"][SCHEDULED_TIME_ANNOTATION] == _z(fire)
+    after = wait_for(
+        lambda: (s := _status(cluster, "several")).get("lastFireTime") == _z(fire) and s,
+        60,
+        "the fire time recorded",
+    )
+    assert _time(after["nextRunTime"]) == quiet + timedelta(days=1)  # not quiet: blacked out
+    assert list(_jobs(cluster, "several")) == [after["lastFireJob"]]
+
+
+def _z(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

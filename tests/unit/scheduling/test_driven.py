@@ -16,6 +16,7 @@ from syncline.scheduling.cronjob import (
     ProjectIdentity,
     build_cronjob,
 )
+from syncline.scheduling.recurrence import Recurrence
 from syncline.scheduling.schedule import DRIVEN_CRON, resolve_schedule
 from syncline.scheduling.scheduled_job import (
     SCHEDULED_TIME_ANNOTATION,
@@ -51,8 +52,9 @@ def test_what_cron_cannot_express_is_driven_not_rejected(every: int, unit: Recur
 def test_a_start_time_blackout_or_policy_makes_even_a_cron_schedule_exact() -> None:
     anchored = Schedule(every=1, unit=U.MINUTES, start_time=datetime(2026, 1, 1, 0, 0, 30))
     resolved = resolve_schedule(anchored)
-    assert resolved.recurrence is not None
-    assert resolved.recurrence.anchor == datetime(2026, 1, 1, 0, 0, 30, tzinfo=UTC)
+    (recurrence,) = resolved.fires
+    assert isinstance(recurrence, Recurrence)
+    assert recurrence.anchor == datetime(2026, 1, 1, 0, 0, 30, tzinfo=UTC)
     assert resolved.describe() == "every 1 minutes from 2026-01-01T00:00:30Z"
     quiet = Schedule.model_validate(
         {"every": 1, "unit": "hours", "blackouts": [{"start": "09:00", "end": "17:00"}]}
@@ -64,14 +66,14 @@ def test_a_start_time_blackout_or_policy_makes_even_a_cron_schedule_exact() -> N
 
 def test_without_start_time_the_calendar_phase_of_cron_is_kept() -> None:
     fortnight = resolve_schedule(Schedule(every=2, unit=U.WEEKS, time_zone="Europe/Kyiv"))
-    assert fortnight.recurrence is not None
-    upcoming = fortnight.recurrence.next_after(datetime(2026, 5, 1, tzinfo=UTC))
+    (recurrence,) = fortnight.fires
+    assert isinstance(recurrence, Recurrence)
+    upcoming = recurrence.next_after(datetime(2026, 5, 1, tzinfo=UTC))
     assert upcoming is not None
-    local = upcoming.astimezone(fortnight.recurrence.anchor.tzinfo)
+    local = upcoming.astimezone(recurrence.anchor.tzinfo)
     assert (local.weekday(), local.hour, local.minute) == (0, 0, 0)  # a Monday midnight
     five = resolve_schedule(Schedule(every=5, unit=U.MONTHS))
-    assert five.recurrence is not None
-    assert five.recurrence.next_after(datetime(2026, 5, 1, tzinfo=UTC)) == datetime(
+    assert five.next_run(datetime(2026, 5, 1, tzinfo=UTC)) == datetime(
         2026, 9, 1, tzinfo=UTC
     )  # 2000-01-01 + 320 months
 
