@@ -21,15 +21,18 @@ from kubernetes import client
 from syncline.api.run import IntegrationRunStatus, RunResult, Trigger
 from syncline.devcluster.databases import DatabaseAccess
 from syncline.kube.runrecord import RunRecord
+from tests.fixtures.notifications import Receiver
 from tests.integration.operator.conftest import make_world, project_spec
 from tests.integration.operator.harness import GROUP, VERSION, Cluster, OperatorProcess, wait_for
 
 pytestmark = pytest.mark.integration
 
 
-def _project(cluster: Cluster, warehouse: DatabaseAccess, guardrails: dict[str, Any]) -> None:
+def _project(
+    cluster: Cluster, warehouse: DatabaseAccess, guardrails: dict[str, Any], **extra: Any
+) -> None:
     make_world(cluster, warehouse)
-    spec = project_spec(guardrails=guardrails)
+    spec = project_spec(guardrails=guardrails, **extra)
     cluster.create("integrationprojects", "sync", spec, "IntegrationProject")
     cluster.wait_ready("integrationprojects", "sync", timeout=90)
     assert _suspended(cluster) is False
@@ -105,9 +108,14 @@ def test_a_run_refused_by_a_guardrail_suspends_the_project_until_resumed(
     start_operator: Callable[..., OperatorProcess],
     kube_api: client.ApiClient,
     kubeconfig_path: Path,
+    receiver: Receiver,
 ) -> None:
     start_operator()
-    _project(cluster, warehouse, {"emptySourceProtection": True})
+    cluster.secret("hook", {"url": receiver.url("/ops")})
+    hook = {"name": "ops", "urlSecretRef": {"name": "hook"}}
+    _project(
+        cluster, warehouse, {"emptySourceProtection": True}, notifications={"webhooks": [hook]}
+    )
     before = datetime.now(UTC) - timedelta(minutes=2)
     _finish(cluster, kube_api, "sync-ok", RunResult.COMPLETED, at=before)
     assert _suspended(cluster) is False
@@ -126,6 +134,9 @@ def test_a_run_refused_by_a_guardrail_suspends_the_project_until_resumed(
     trip = _status(cluster)["guardrail"]
     assert (trip["code"], trip["run"]) == (2503, "sync-empty")
     assert wait_for(lambda: _warnings(cluster, "SuspendedByGuardrail"), 30, "a Warning Event")
+    [sent] = wait_for(lambda: receiver.got("/ops"), 30, "the tripped run's notification")
+    assert (sent.body["run"]["name"], sent.body["outcome"]) == ("sync-empty", "Error")
+    assert sent.body["problems"][0]["code"] == 2503
 
     out = _syncline(kubeconfig_path, "resume", "sync", "-n", cluster.namespace, "--token", "t1")
 
