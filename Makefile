@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 K8S_BUILD := tools/k8s/build.sh
 TOXIPROXY_BUILD := tools/toxiproxy/build.sh
 
-.PHONY: help venv system-deps k8s-binaries toxiproxy image lint typecheck imports generated-check unit test up down clean crds docs
+.PHONY: help venv system-deps k8s-binaries toxiproxy oauth-server odata-server image lint typecheck imports generated-check unit test up down clean crds docs
 
 help:
 	@echo "make up     build the image, start a local cluster with a real node, install"
@@ -33,6 +33,22 @@ k8s-binaries:
 # The TCP proxy the engine's network-fault tests put between it and its databases.
 toxiproxy:
 	@$(TOXIPROXY_BUILD) >/dev/null
+
+# The OAuth2 authorization server (oidc-provider) the HTTP auth tests start on loopback;
+# npm ci only when the lock file changed since the last install.
+oauth-server: tools/oauth-server/node_modules/.installed
+
+tools/oauth-server/node_modules/.installed: tools/oauth-server/package-lock.json
+	@npm ci --prefix tools/oauth-server --no-audit --no-fund --silent >/dev/null
+	@touch $@
+
+# The OData v4 server (SAP CAP) the OData tests and bench/odata.py start on loopback;
+# npm ci only when the lock file changed since the last install.
+odata-server: tools/odata-server/node_modules/.installed
+
+tools/odata-server/node_modules/.installed: tools/odata-server/package-lock.json
+	@npm ci --prefix tools/odata-server --no-audit --no-fund --silent >/dev/null
+	@touch $@
 
 # The operator/engine image and the pause image as OCI archives (no registry
 # needed), cached by content; reports the image and its size. Needs no venv.
@@ -62,7 +78,7 @@ imports: venv
 unit: venv
 	$(BIN)/pytest tests/unit
 
-test: venv system-deps k8s-binaries toxiproxy image generated-check lint typecheck imports
+test: venv system-deps k8s-binaries toxiproxy oauth-server odata-server image generated-check lint typecheck imports
 	$(BIN)/pytest tests
 
 # With KUBECONFIG set, make up uses that cluster instead of starting the embedded one.

@@ -1,17 +1,23 @@
-"""The three contenders, each run as its own process so time and peak memory are its own.
+"""The contenders, each run as its own process so time and peak memory are its own.
 
     python -m bench.tools TOOL SCENARIO CONFIG_JSON
 
 TOOL: syncline | sql (hand-written COPY + ON CONFLICT ... IS DISTINCT FROM, the ceiling)
-| dlt (merge, arrow items, its COPY-based csv loader). SCENARIO: pg (table to table),
+| dlt (merge, arrow items, its COPY-based csv loader) | sling (its CLI binary from the
+``sling-linux-amd64`` wheel, or ``$SLING_BINARY``: full refresh into an empty target,
+incremental upsert by primary key otherwise). SCENARIO: pg (table to table),
 csv (file to table), mapping (syncline only: 20 mappings, 3 value maps, SQL filter).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import os
+import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -196,7 +202,51 @@ def run_dlt(scenario: str, c: dict[str, Any]) -> dict[str, Any]:
     return {"loads": len(info.loads_ids)}
 
 
+# -- Sling -------------------------------------------------------------------------------
+def sling_binary() -> str:
+    """``$SLING_BINARY``, else the binary the ``sling-linux-amd64`` wheel ships (the
+    ``sling`` package would download one at run time, which fails offline)."""
+    if os.environ.get("SLING_BINARY"):
+        return os.environ["SLING_BINARY"]
+    spec = importlib.util.find_spec("sling_linux_amd64")
+    if spec is None or spec.origin is None:
+        raise SystemExit("sling: install the bench extra (sling-linux-amd64) or set SLING_BINARY")
+    return str(Path(spec.origin).parent / "bin" / "sling-linux-amd64")
+
+
+def run_sling(scenario: str, c: dict[str, Any]) -> dict[str, Any]:
+    """Full refresh when the target is empty (Sling replaces the table: the initial
+    load), else its incremental mode with the primary key alone (an upsert of every
+    source row: the re-sync and change scenarios)."""
+    with psycopg.connect(_dsn(c)) as conn:
+        empty = conn.execute(f"SELECT NOT EXISTS (SELECT 1 FROM {c['target']})").fetchone()
+    mode = ["--mode", "full-refresh"]
+    if not (empty and empty[0]):
+        mode = ["--mode", "incremental", "--primary-key", "id"]
+    source = c["csv"] if scenario == "csv" else f"public.{c['source']}"
+    conn_env = {
+        "BENCH_PG": _dsn(c) + "?sslmode=disable",
+        "SLING_HOME_DIR": str(Path(c["dlt_dir"]) / "sling"),
+        "SLING_DISABLE_TELEMETRY": "true",
+        "SLING_LOADED_AT_COLUMN": "false",
+    }
+    cmd = [
+        sling_binary(),
+        "run",
+        *("--src-conn", "LOCAL" if scenario == "csv" else "BENCH_PG"),
+        *("--src-stream", f"file://{source}" if scenario == "csv" else source),
+        *("--tgt-conn", "BENCH_PG", "--tgt-object", f"public.{c['target']}"),
+        *mode,
+    ]
+    done = subprocess.run(
+        cmd, env={**os.environ, **conn_env}, capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"sling failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    return {"mode": mode[1]}
+
+
 if __name__ == "__main__":
     tool, scen, config = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
-    runner = {"syncline": run_syncline, "sql": run_sql, "dlt": run_dlt}[tool]
+    runner = {"syncline": run_syncline, "sql": run_sql, "dlt": run_dlt, "sling": run_sling}[tool]
     print(json.dumps(runner(scen, config)))

@@ -26,6 +26,8 @@ command -v ip >/dev/null 2>&1 || missing+=(iproute2)
 command -v gcc >/dev/null 2>&1 || missing+=(gcc)
 [[ -e /usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_gtls.so ]] || missing+=(rsyslog rsyslog-gnutls)
 [[ -x /usr/bin/chromium ]] || missing+=(chromium)
+# Node.js and npm run the OAuth2 (oidc-provider) and OData (CAP) test servers.
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 ((${#missing[@]})) || exit 0
 
 if [[ $(id -u) -ne 0 ]]; then

@@ -84,6 +84,11 @@ CATALOG: tuple[ErrorSpec, ...] = (
     _e(1015, "ParameterInvalid", 400, C.REQUEST, "Field {field} is invalid: {detail}"),
     _e(1016, "DuplicateReference", 400, C.REQUEST, "{field} lists {name} more than once."),
     _e(1017, "ForbiddenOperation", 403, C.REQUEST, "Operation not allowed: {detail}"),
+    _e(1018, "MethodNotAllowed", 405, C.REQUEST, "{method} is not allowed on {path}."),
+    _e(1019, "ContinueTokenInvalid", 400, C.REQUEST, "The continue token is not valid: {detail}"),
+    _e(1020, "ContinueTokenExpired", 410, C.REQUEST, "The continue token expired; list again."),
+    _e(1021, "InternalError", 500, C.REQUEST, "Internal error {reference}; see the API's log."),
+    _e(1022, "KubernetesApiFailed", 502, C.REQUEST, "The Kubernetes API answered {status}."),
     _e(1300, "ServerConflict", 409, C.REQUEST, "{kind} {name} changed meanwhile; retry."),
     _e(1301, "ActionAlreadyPerformed", 409, C.REQUEST, "{action} was already done."),
     # -- organization units (seed 001) ------------------------------------------------
@@ -181,6 +186,75 @@ CATALOG: tuple[ErrorSpec, ...] = (
         "{endpoint} does not offer TLS, which sslMode {mode} requires: enable TLS on the"
         " server, or set spec.options.sslMode to prefer or disable on a network you trust.",
     ),
+    # 2013-2029: the HTTP client and the OData connector
+    _e(
+        2013,
+        "HttpThrottled",
+        503,
+        C.CONNECTION,
+        "{endpoint} kept throttling requests (HTTP {status} with Retry-After) after"
+        " {attempts} attempts; raise spec.options.maxRetries or lower parallelism.",
+    ),
+    _e(
+        2014,
+        "HttpRequestFailed",
+        502,
+        C.CONNECTION,
+        "{endpoint} answered {method} {path} with HTTP {status}: {detail}",
+    ),
+    _e(2015, "ODataMetadataInvalid", 502, C.CONNECTION, "{endpoint}/$metadata: {detail}"),
+    _e(
+        2016,
+        "ODataRowRejected",
+        422,
+        C.CONNECTION,
+        "The OData service refused the row with HTTP {status}: {detail}",
+    ),
+    _e(
+        2017,
+        "ODataBatchInvalid",
+        502,
+        C.CONNECTION,
+        "{endpoint}/$batch answered in a way Syncline cannot read: {detail}",
+    ),
+    _e(
+        2018,
+        "ODataCursorTypeUnsupported",
+        400,
+        C.CONNECTION,
+        "Entity {entity}: cursor field {field} has Edm type {edm_type}, which has no"
+        " ordered OData literal Syncline can filter on.",
+    ),
+    # 2030-2049: HTTP auth and the REST connector
+    _e(2030, "HttpAuthInvalid", 400, C.CONNECTION, "spec.credentials.auth is invalid: {detail}"),
+    _e(
+        2031,
+        "TokenEndpointFailed",
+        502,
+        C.CONNECTION,
+        "Token endpoint {endpoint} did not issue a token: {detail}",
+    ),
+    _e(
+        2032,
+        "RestResponseInvalid",
+        502,
+        C.CONNECTION,
+        "{endpoint} answered {entity} with {detail}",
+    ),
+    _e(
+        2033,
+        "RestUpsertNotConfigured",
+        400,
+        C.CONNECTION,
+        "REST entity {entity} has no upsert path, so it cannot be a destination.",
+    ),
+    _e(
+        2034,
+        "RestEntityInvalid",
+        400,
+        C.CONNECTION,
+        "REST entity {entity} is invalid: {detail}",
+    ),
     # -- secrets: 2100-2199 -----------------------------------------------------------
     _e(2100, "SecretNotFound", 404, C.SECRET, "Secret {name} does not exist in {namespace}."),
     _e(
@@ -275,6 +349,13 @@ CATALOG: tuple[ErrorSpec, ...] = (
         400,
         C.VALIDATION,
         "{kind} {name} expects a {expected} {part}, but {detail}.",
+    ),
+    _e(
+        2214,
+        "ScaleOutInvalid",
+        400,
+        C.VALIDATION,
+        "Task {task} cannot be split over pods: {detail}.",
     ),
     # -- rows: 2300-2399 (a row error fails the row, not the run) ---------------------
     # Row messages name the key and the field, never a value: they reach status, Events
@@ -403,9 +484,18 @@ CATALOG: tuple[ErrorSpec, ...] = (
     _e(2700, "AuditChainBroken", 500, C.AUDIT, "Audit record {seq} does not match its hash."),
     _e(2701, "AuditRecordNotFound", 404, C.AUDIT, "Audit record {seq} does not exist."),
     _e(2702, "SyslogForwardingFailed", 502, C.AUDIT, "Could not forward audit to {target}."),
+    _e(2703, "AuditConfigInvalid", 400, C.AUDIT, "The audit configuration is invalid: {detail}"),
+    _e(2704, "AuditFileNotFound", 404, C.AUDIT, "Audit log file {name} does not exist."),
+    _e(2705, "AuditCheckpointInvalid", 500, C.AUDIT, "Audit checkpoint {seq} is not signed."),
+    _e(2706, "AuditAppendContended", 503, C.AUDIT, "Could not append to the audit log: {detail}"),
+    _e(2707, "AuditKeyUnavailable", 500, C.AUDIT, "The audit signing key is unusable: {detail}"),
+    _e(2708, "SyslogCaInvalid", 400, C.AUDIT, "The syslog CA is not usable: {detail}"),
+    _e(2709, "BuiltinScheduleNotFound", 404, C.SCHEDULE, "No built-in schedule {name}."),
     # -- API authentication and authorization: 2800-2899 ------------------------------
     _e(2800, "Unauthenticated", 401, C.AUTH, "A valid bearer token is required."),
     _e(2801, "Forbidden", 403, C.AUTH, "{user} may not {verb} {resource}."),
+    _e(2810, "TokenReviewFailed", 503, C.AUTH, "Could not check the token: {detail}"),
+    _e(2811, "AccessReviewFailed", 503, C.AUTH, "Could not check access: {detail}"),
 )
 
 BY_CODE: dict[int, ErrorSpec] = {e.code: e for e in CATALOG}

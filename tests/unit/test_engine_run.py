@@ -35,7 +35,7 @@ class FakeRecord:
 
     def ensure(self, *args: Any) -> None: ...
 
-    def started(self) -> None: ...
+    def started(self, *, first_only: bool = False) -> None: ...
 
     def progress(self, status: IntegrationRunStatus) -> None:
         FakeRecord.sent.append(status.model_dump_json())
@@ -47,7 +47,7 @@ class FakeRecord:
         FakeRecord.sent.append(str(error))
         FakeRecord.sent.append(json.dumps(error.params, default=str))
 
-    def store_log(self, text: str) -> None:
+    def store_log(self, text: str, part: str = "run.log") -> None:
         FakeRecord.sent.append(text)
 
 

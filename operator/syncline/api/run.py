@@ -145,6 +145,50 @@ class IntegrationRunSpec(ApiModel):
     """Ignore incremental watermarks and read everything."""
 
 
+MAX_PARTITIONS = 32
+
+
+class PartitionResult(RunCounts):
+    """What one pod of a split task committed (see ``Task.scaleOut``)."""
+
+    index: int
+    """The pod's completion index; it read the index-th key range."""
+    result: RunResult
+    """Completed, Warning or Error."""
+    watermark: str | None = None
+    """The cursor its range may commit; the task's watermark moves to the smallest of
+    these once every range is committed."""
+    error_code: int | None = None
+    """Catalog code of its failure."""
+    message: str | None = None
+    """Its failure or warnings, in short."""
+    row_errors: list[RowError] = Field(default_factory=list, max_length=10)
+    """A sample of its row errors."""
+    duration_seconds: float | None = None
+    """How long it took."""
+
+
+class Partitions(ApiModel):
+    """How a split task's key is divided among the pods, decided once per run, and what
+    each pod committed."""
+
+    key: str
+    """The integer source field split into ranges."""
+    bounds: list[int] = Field(default_factory=list, max_length=MAX_PARTITIONS)
+    """Split points: pod 0 reads keys below bounds[0], pod i from bounds[i-1] up to below
+    bounds[i], the last pod from the last bound up (so every key is read exactly once,
+    also keys beyond the smallest and largest seen when the plan was made)."""
+    done: list[PartitionResult] = Field(
+        default_factory=list,
+        max_length=MAX_PARTITIONS,
+        json_schema_extra={
+            "x-kubernetes-list-type": "map",
+            "x-kubernetes-list-map-keys": ["index"],
+        },
+    )
+    """One entry per pod whose range is committed (or failed)."""
+
+
 class IntegrationRunStatus(RunCounts):
     """The result of the run, written by the engine as it goes."""
 
@@ -170,6 +214,8 @@ class IntegrationRunStatus(RunCounts):
     """Run-level warnings."""
     log_ref: str | None = None
     """Where the full run log is kept (ConfigMap name)."""
+    partitions: Partitions | None = None
+    """For a task split over pods: the key ranges and each pod's outcome."""
     notifications: list[NotificationRecord] = Field(
         default_factory=list, max_length=64, json_schema_extra=NOTIFICATION_LIST
     )

@@ -185,6 +185,25 @@ class DestinationSpec(ApiModel):
     """Integration keys; the ConnectionSet's keys for this entity when absent."""
 
 
+MAX_SCALE_OUT_PODS = 32
+
+
+class ScaleOut(ApiModel):
+    """Split one task over several pods of one Indexed Job.
+
+    Each pod reads a disjoint range of ``key`` (an integer source field): the ranges are
+    computed once per run from the field's smallest and largest value and kept in the
+    run's status, so every pod, and every retry of a pod, reads the same range. The run's
+    counts are the sum of the pods'; the incremental watermark moves only once every
+    pod's range is committed.
+    """
+
+    pods: Annotated[int, Field(ge=2, le=MAX_SCALE_OUT_PODS)]
+    """How many pods share the task."""
+    key: str = Field(min_length=1)
+    """The integer source field the ranges split (ideally indexed)."""
+
+
 class Task(ApiModel):
     """One source entity to one destination entity, with field mappings."""
 
@@ -201,6 +220,9 @@ class Task(ApiModel):
         default_factory=list, max_length=MAX_MAPPINGS, json_schema_extra=LIST_MAP_BY_DESTINATION
     )
     """Field mappings; when empty, fields are copied by equal name."""
+    scale_out: ScaleOut | None = None
+    """Run this task on several pods at once (the project's only task, without a SQL
+    step)."""
 
     def field_origins(self) -> list[str]:
         """Source fields the mappings read (for validation against the catalog)."""

@@ -26,6 +26,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "resume": ("syncline.cli.resume:resume", "Resume a project a guardrail suspended."),
     "crds": ("syncline.cli.generate:crds", "Write (or --check) the CRDs generated from the API."),
     "errors": ("syncline.cli.generate:errors", "Print the error catalog (table, JSON, Markdown)."),
+    "api": ("syncline.cli.api:api", "Serve the REST API (/api/v1) with Kubernetes auth."),
+    "reports": ("syncline.cli.reports:reports", "Protection, error-code and freshness reports."),
+    "schedules": ("syncline.cli.schedules:schedules", "List and change the built-in schedules."),
+    "audit": ("syncline.cli.audit:audit", "Verify the audit log, list and show its files."),
 }
 
 

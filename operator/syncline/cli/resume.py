@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from syncline.cli.runs import NAMESPACE, _context
+from syncline.cli.context import NAMESPACE, kube_context
 
 
 @click.command("resume")
@@ -15,7 +15,7 @@ def resume(project: str, namespace: str | None, token: str | None) -> None:
     """Resume PROJECT's schedule after a guardrail suspended it (docs/runs.md#guardrails)."""
     from syncline.kube.resume import request_resume
 
-    api, ns = _context(namespace)
+    api, ns = kube_context(namespace)
     spent, trip = request_resume(api, ns, project, token)
     if trip is None:
         click.echo(f"{project} is not suspended by a guardrail (token {spent} recorded)")

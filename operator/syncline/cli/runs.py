@@ -7,20 +7,7 @@ from typing import Any
 
 import click
 
-NAMESPACE = click.option(
-    "-n", "--namespace", default=None, help="Namespace (default: the kubeconfig's)."
-)
-
-
-def _context(namespace: str | None) -> tuple[Any, str]:
-    from kubernetes import config
-
-    from syncline.kube.client import api_client
-
-    if namespace is None:
-        _, active = config.list_kube_config_contexts()  # type: ignore[no-untyped-call]
-        namespace = active.get("context", {}).get("namespace", "default")
-    return api_client(), namespace
+from syncline.cli.context import NAMESPACE, kube_context
 
 
 @click.command("run-now")
@@ -34,7 +21,7 @@ def run_now(project: str, namespace: str | None, token: str | None, full_refresh
     """Start a run of PROJECT now (refused with 1670 while a run is active)."""
     from syncline.kube.manual import start_run
 
-    api, ns = _context(namespace)
+    api, ns = kube_context(namespace)
     started = start_run(api, ns, project, token, full_refresh=full_refresh)
     what = "full refresh" if full_refresh else "run"
     click.echo(f"started {what} {started.run} (job {started.job})")
@@ -55,7 +42,7 @@ def list_runs(namespace: str | None, project: str | None) -> None:
     from syncline.api import GROUP, VERSION
     from syncline.history.naming import PROJECT_LABEL
 
-    api, ns = _context(namespace)
+    api, ns = kube_context(namespace)
     selector = f"{PROJECT_LABEL}={project}" if project else ""
     listing: Any = client.CustomObjectsApi(api).list_namespaced_custom_object(
         GROUP, VERSION, ns, "integrationruns", label_selector=selector
@@ -81,16 +68,16 @@ def logs(run: str, namespace: str | None) -> None:
     from kubernetes.client.exceptions import ApiException
 
     from syncline.errors import SynclineError
-    from syncline.history.naming import log_config_map_name
+    from syncline.history.naming import log_config_map_name, run_log
 
-    api, ns = _context(namespace)
+    api, ns = kube_context(namespace)
     try:
         cm = client.CoreV1Api(api).read_namespaced_config_map(log_config_map_name(run), ns)
     except ApiException as err:
         if err.status == 404:
             raise SynclineError("LogUnavailable", name=run) from err
         raise
-    click.echo((cm.data or {}).get("run.log", ""), nl=False)
+    click.echo(run_log(cm.data or {}), nl=False)
 
 
 @runs.command("fail")
@@ -100,6 +87,6 @@ def fail(run: str, namespace: str | None) -> None:
     """Mark a stuck Running RUN as failed (Error 2403) and stop its Job."""
     from syncline.kube.manual import fail_run
 
-    api, ns = _context(namespace)
+    api, ns = kube_context(namespace)
     fail_run(api, ns, run, user=getpass.getuser())
     click.echo(f"run {run} marked as failed")

@@ -8,6 +8,7 @@ credential in an error: every value, whatever its length, and the error keeps it
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import hashlib
 import json
@@ -21,11 +22,12 @@ import kopf
 from pydantic import ValidationError
 
 from syncline.api.base import GROUP, VERSION
-from syncline.api.connection import MAX_ENTITIES, REQUIRED_SECRET_KEYS, ConnectionSpec, Entity
+from syncline.api.connection import MAX_ENTITIES, ConnectionSpec, Entity, required_secret_keys
 from syncline.controllers import kube
 from syncline.controllers.dependencies import request_reconcile, users_of_connection
 from syncline.controllers.publish import publish
 from syncline.controllers.settings import current
+from syncline.controllers.single_flight import SingleFlight, probe_key
 from syncline.controllers.status import Verdict, failed, ready_condition, succeeded
 from syncline.engine.catalog import check_connection, describe_entity, discover_entities
 from syncline.errors import SynclineError
@@ -38,6 +40,7 @@ REFRESH_ANNOTATION = f"{GROUP}/refresh"
 TICK_SECONDS = 10.0
 """How often the timer looks at each Connection; it only works when a check is due."""
 _probes = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="probe")
+_same_probes: SingleFlight[tuple[list[Entity], int]] = SingleFlight()
 T = TypeVar("T")
 
 
@@ -59,7 +62,7 @@ def required_credentials(
     """The keys the connection type needs from the Secret; 2100 / 2101 when absent."""
     if data is None:
         raise SynclineError("SecretNotFound", name=secret_name, namespace=namespace)
-    needed = REQUIRED_SECRET_KEYS[spec.type]
+    needed = required_secret_keys(spec)
     missing = [k for k in needed if not data.get(k)]
     if missing:
         raise SynclineError(
@@ -77,7 +80,8 @@ def probe(
         check_connection(spec, credentials, timeout_seconds=timeout)
         return discover_entities(spec, credentials, timeout_seconds=timeout, limit=MAX_ENTITIES)
 
-    return _bounded(spec, timeout, work)
+    key = probe_key(spec.model_dump(mode="json"), credentials)  # identical ones share a probe
+    return _same_probes.run(key, lambda: _bounded(spec, timeout, work))
 
 
 def _bounded(spec: ConnectionSpec, timeout: float, work: Callable[[], T]) -> T:
@@ -170,11 +174,12 @@ def reconcile_connection(body: Mapping[str, Any], indexes: Mapping[str, Any]) ->
         fields.get("entities", previous.get("entities")),
     )
     if before != after:
-        users = users_of_connection(
-            namespace, name, indexes["sets_by_connection"], indexes["projects_by_set"]
-        )
-        for kind, user in users:
-            request_reconcile(kind, namespace, user, f"Connection/{name}@{after}")
+        # Only the sets: each passes the change on to its projects (connectionset.py), so
+        # a project is not reconciled once for the Connection and again for its set.
+        for set_name in sorted(set(indexes["sets_by_connection"].get((namespace, name), []))):
+            request_reconcile(
+                kube.CONNECTION_SET, namespace, set_name, f"Connection/{name}@{after}"
+            )
 
 
 def outcome_digest(conditions: Any, entities: Any) -> str:
@@ -211,10 +216,15 @@ def connection_timer(body: kopf.Body, status: kopf.Status, **kwargs: Any) -> Non
 
 
 @kopf.on.event(GROUP, VERSION, "connections")
-def connection_event(event: kopf.RawEvent, body: kopf.Body, **kwargs: Any) -> None:
-    """A deleted Connection: the sets and projects using it must stop claiming Ready."""
-    if event.get("type") != "DELETED":
-        return
+async def connection_event(event: kopf.RawEvent, body: kopf.Body, **kwargs: Any) -> None:
+    """A deleted Connection: the sets and projects using it must stop claiming Ready.
+
+    Async: every Connection event passes here; only a deletion has work (in a thread)."""
+    if event.get("type") == "DELETED":
+        await asyncio.to_thread(_connection_deleted, body, kwargs)
+
+
+def _connection_deleted(body: kopf.Body, kwargs: Mapping[str, Any]) -> None:
     meta = body["metadata"]
     namespace, name = meta["namespace"], meta["name"]
     users = users_of_connection(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import Any
 
@@ -12,7 +13,7 @@ from syncline.api.base import GROUP, VERSION
 from syncline.api.connectionset import ConnectionSetSpec
 from syncline.controllers import kube
 from syncline.controllers.catalogs import Catalog
-from syncline.controllers.dependencies import request_reconcile
+from syncline.controllers.dependencies import UPSTREAM_ANNOTATION, request_reconcile
 from syncline.controllers.publish import publish
 from syncline.controllers.status import Verdict, failed, is_ready, ready_condition, succeeded
 from syncline.errors import SynclineError
@@ -143,6 +144,17 @@ def reconcile_set(body: Mapping[str, Any], indexes: Mapping[str, Any]) -> None:
     verdict, fields = assess_set(name, spec, members)
     if publish(kube.CONNECTION_SET, body, verdict, fields):
         notify_projects(namespace, name, indexes, f"{verdict.ready}:{verdict.reason}")
+    elif verdict.ready and member_change(body):
+        # Ready as before, but a member's catalog changed: its projects re-check their
+        # tasks against it (the same cause twice is a no-op annotation).
+        notify_projects(namespace, name, indexes, member_change(body))
+
+
+def member_change(body: Mapping[str, Any]) -> str:
+    """The member Connection change this set was last nudged for ("" if none)."""
+    annotations = (body.get("metadata") or {}).get("annotations") or {}
+    cause = str(annotations.get(UPSTREAM_ANNOTATION) or "")
+    return cause if cause.startswith("Connection/") else ""
 
 
 def notify_projects(namespace: str, name: str, indexes: Mapping[str, Any], what: str) -> None:
@@ -160,8 +172,11 @@ def connection_set_changed(body: kopf.Body, **kwargs: Any) -> None:
 
 
 @kopf.on.event(GROUP, VERSION, "connectionsets")
-def connection_set_event(event: kopf.RawEvent, body: kopf.Body, **kwargs: Any) -> None:
-    """A deleted set: its projects must stop claiming Ready (and stop running)."""
+async def connection_set_event(event: kopf.RawEvent, body: kopf.Body, **kwargs: Any) -> None:
+    """A deleted set: its projects must stop claiming Ready (and stop running).
+
+    Async: every set event passes here; only a deletion has work (in a thread)."""
     if event.get("type") == "DELETED":
         meta = body["metadata"]
-        notify_projects(meta["namespace"], meta["name"], kwargs, f"deleted:{meta.get('uid')}")
+        cause = f"deleted:{meta.get('uid')}"
+        await asyncio.to_thread(notify_projects, meta["namespace"], meta["name"], kwargs, cause)

@@ -7,6 +7,7 @@ remembered manifest (right after a restart) the owning project is reconciled ins
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from typing import Any
@@ -69,8 +70,10 @@ def drifted(manifest: dict[str, Any], actual: dict[str, Any]) -> bool:
 
 
 @kopf.on.event("batch", "v1", "cronjobs", labels={PROJECT_LABEL: kopf.PRESENT})
-def cronjob_event(event: kopf.RawEvent, body: kopf.Body, **_: Any) -> None:
-    """Put a hand-edited CronJob back; recreate a deleted one via its project."""
+async def cronjob_event(event: kopf.RawEvent, body: kopf.Body, **_: Any) -> None:
+    """Put a hand-edited CronJob back; recreate a deleted one via its project.
+
+    Async: the comparison is in memory; only a write goes to a thread."""
     meta = body["metadata"]
     namespace, name = meta["namespace"], meta["name"]
     project = (meta.get("annotations") or {}).get(PROJECT_NAME_ANNOTATION)
@@ -79,8 +82,8 @@ def cronjob_event(event: kopf.RawEvent, body: kopf.Body, **_: Any) -> None:
     manifest = desired(namespace, name)
     if event.get("type") == "DELETED" or manifest is None:
         cause = f"CronJob/{name}:{event.get('type')}:{meta.get('resourceVersion')}"
-        request_reconcile(kube.PROJECT, namespace, project, cause)
+        await asyncio.to_thread(request_reconcile, kube.PROJECT, namespace, project, cause)
         return
     if drifted(manifest, dict(body)):
         logger.info("CronJob %s/%s was changed by hand; restoring it", namespace, name)
-        kube.apply_cronjob(manifest)
+        await asyncio.to_thread(kube.apply_cronjob, manifest)

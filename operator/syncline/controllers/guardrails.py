@@ -24,7 +24,7 @@ from pydantic import ValidationError
 from syncline.api.base import GROUP, VERSION
 from syncline.api.project import Guardrails, GuardrailTrip
 from syncline.api.run import IntegrationRun, RunResult
-from syncline.controllers import kube
+from syncline.controllers import audit_trail, kube
 from syncline.controllers.dependencies import request_reconcile
 from syncline.errors import SynclineError
 from syncline.history.guardrails import (
@@ -65,6 +65,11 @@ def suspend_if_tripped(run: IntegrationRun, project: Mapping[str, Any]) -> None:
     if kube.update_status(kube.PROJECT, meta["namespace"], meta["name"], suspended) is None:
         return
     logger.warning("project %s/%s suspended: %s", meta["namespace"], meta["name"], trip.message)
+    audit_trail.record(
+        "project.suspend",
+        f"integrationprojects/{meta['namespace']}/{meta['name']}",
+        details={"run": trip.run, "guardrail": trip.to_wire()},
+    )
     request_reconcile(kube.PROJECT, meta["namespace"], meta["name"], f"guardrail:{trip.run}")
 
 

@@ -21,6 +21,10 @@ from syncline.errors import SynclineError
 from syncline.kube import client as kube_client
 
 FIELD_MANAGER = "syncline"
+CONNECTION_POOL_SIZE = 32
+"""Kept-alive connections to the API server: at least one per handler thread (kopf's 16
+workers, the probe pool, housekeeping); with the client's default of 10, every call
+beyond that opened a fresh TLS connection and threw it away afterwards."""
 _lock = threading.Lock()
 _client: list[Any] = []
 
@@ -51,7 +55,9 @@ def api_client() -> Any:
                 kubernetes.config.load_incluster_config()  # type: ignore[no-untyped-call]
             except kubernetes.config.ConfigException:
                 kubernetes.config.load_kube_config()  # type: ignore[no-untyped-call]
-            _client.append(kubernetes.client.ApiClient())
+            configuration = kubernetes.client.Configuration.get_default_copy()
+            configuration.connection_pool_maxsize = CONNECTION_POOL_SIZE
+            _client.append(kubernetes.client.ApiClient(configuration))
         return _client[0]
 
 

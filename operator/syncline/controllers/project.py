@@ -13,6 +13,7 @@ happens otherwise depends on whether the problem can clear by itself:
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import logging
 from collections.abc import Mapping
@@ -25,7 +26,8 @@ from pydantic import ValidationError
 
 from syncline.api.base import GROUP, VERSION
 from syncline.api.project import IntegrationProjectSpec
-from syncline.controllers import drift, kube
+from syncline.controllers import audit_trail, drift, kube
+from syncline.controllers.applied import ENGINE_IDENTITIES
 from syncline.controllers.cadence import observe_project
 from syncline.controllers.connection import describe_live
 from syncline.controllers.dependencies import (
@@ -99,6 +101,8 @@ def apply_schedule(
     )
     drift.remember(manifest)  # before applying: the watch event must not see a stale wish
     kube.apply_cronjob(manifest)
+    if existing is None:
+        audit_trail.record("cronjob.create", f"cronjobs/{project.namespace}/{name}")
     fields: dict[str, Any] = {
         "cronJobRef": {"name": name},
         "schedule": plan.schedule.describe() if plan.schedule else MANUAL,
@@ -131,12 +135,16 @@ def _prepare_engine_identity(namespace: str, settings: OperatorSettings) -> None
     manifests = engine_identity(
         namespace, settings.engine_service_account, settings.engine_cluster_role
     )
+    if ENGINE_IDENTITIES.fresh(manifests):  # identical content applied moments ago
+        return
     try:
         kube.apply_engine_identity(manifests)
     except ApiException as err:
         logger.warning(
             "engine identity not prepared in %s: %s %s", namespace, err.status, err.reason
         )
+    else:
+        ENGINE_IDENTITIES.mark(manifests)
 
 
 @timed("IntegrationProject")
@@ -217,7 +225,10 @@ def _hold(project: ProjectIdentity, body: Mapping[str, Any], verdict: Verdict) -
 
 def _block(project: ProjectIdentity, body: Mapping[str, Any], errors: list[SynclineError]) -> None:
     """Not Ready until the user acts: make sure nothing new runs, then say why."""
-    kube.delete_cronjob(project.namespace, cronjob_name(project.name), project.uid)
+    if kube.delete_cronjob(project.namespace, cronjob_name(project.name), project.uid):
+        target = f"cronjobs/{project.namespace}/{cronjob_name(project.name)}"
+        why = {"errors": [audit_trail.failure(e) for e in errors]}
+        audit_trail.record("cronjob.delete", target, details=why)
     drift.forget(project.namespace, cronjob_name(project.name))
     fields = {"cronJobRef": None, "nextRunTime": None, "schedule": None}
     publish(kube.PROJECT, body, failed(errors), fields)
@@ -240,10 +251,15 @@ def project_changed(body: kopf.Body, **kwargs: Any) -> None:
 
 
 @kopf.on.event(GROUP, VERSION, "integrationprojects")
-def project_event(event: kopf.RawEvent, body: kopf.Body, **kwargs: Any) -> None:
-    """A deleted scheduled project frees a quota slot; its CronJob goes by garbage collection."""
-    if event.get("type") != "DELETED":
-        return
+async def project_event(event: kopf.RawEvent, body: kopf.Body, **kwargs: Any) -> None:
+    """A deleted scheduled project frees a quota slot; its CronJob goes by garbage collection.
+
+    Async: every project event passes here, and only a deletion has work (in a thread)."""
+    if event.get("type") == "DELETED":
+        await asyncio.to_thread(_project_deleted, body, kwargs)
+
+
+def _project_deleted(body: kopf.Body, kwargs: Mapping[str, Any]) -> None:
     meta = body["metadata"]
     drift.forget(meta["namespace"], cronjob_name(meta["name"]))
     if counts_towards_quota(body.get("spec") or {}):

@@ -28,10 +28,12 @@ def publish(
     # write (a run's LastRunSucceeded may have landed since this reconcile began).
     previous = list((body.get("status") or {}).get("conditions") or [])
 
-    def with_conditions(current: dict[str, Any]) -> dict[str, Any]:
-        previous[:] = (current.get("status") or {}).get("conditions") or []
+    def with_conditions(current: dict[str, Any]) -> dict[str, Any] | None:
+        status = current.get("status") or {}
+        previous[:] = status.get("conditions") or []
         conditions = summarize(verdict, generation, previous, datetime.now(UTC))
-        return {**fields, "observedGeneration": generation, "conditions": conditions}
+        wanted = {**fields, "observedGeneration": generation, "conditions": conditions}
+        return None if unchanged(status, wanted) else wanted
 
     kube.update_status(kind, meta.get("namespace"), meta["name"], with_conditions)
     RECORDER.condition(
@@ -49,3 +51,13 @@ def publish(
             verdict.reason,
         )
     return transition
+
+
+def unchanged(status: Mapping[str, Any], patch: Mapping[str, Any]) -> bool:
+    """Whether merge-patching ``patch`` into ``status`` would change nothing (a None in
+    the patch deletes the field, so it matches a field that is absent). Skipping such a
+    write saves an API call per repeated reconcile and a watch event for every watcher."""
+    return all(
+        status.get(key) is None if value is None else status.get(key) == value
+        for key, value in patch.items()
+    )

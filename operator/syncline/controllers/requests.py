@@ -18,6 +18,7 @@ pass the overlap check.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -82,11 +83,23 @@ def handle_run_now(body: kopf.Body) -> None:
 
 
 @kopf.on.event(GROUP, VERSION, "integrationprojects")
-def run_now_requested(event: kopf.RawEvent, body: kopf.Body, **_: Any) -> None:
+async def run_now_requested(event: kopf.RawEvent, body: kopf.Body, **_: Any) -> None:
     """`kubectl annotate integrationproject X syncline.dev/run-now=<token>` starts a run
-    (``syncline.dev/full-refresh=<token>`` a full refresh)."""
-    if event.get("type") != "DELETED":
-        handle_run_now(body)
+    (``syncline.dev/full-refresh=<token>`` a full refresh).
+
+    Async: every project event passes here; only a new token has work (in a thread)."""
+    if event.get("type") != "DELETED" and has_new_token(body):
+        await asyncio.to_thread(handle_run_now, body)
+
+
+def has_new_token(body: Any) -> bool:
+    """Whether a run-now or full-refresh token differs from the last one handled."""
+    annotations = (body.get("metadata") or {}).get("annotations") or {}
+    status = body.get("status") or {}
+    return any(
+        annotations.get(annotation) and annotations.get(annotation) != status.get(field)
+        for annotation, field, _ in _TOKENS
+    )
 
 
 def is_run_request(body: Any) -> bool:

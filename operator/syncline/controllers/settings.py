@@ -6,6 +6,7 @@ can configure the operator before kopf starts without import-time globals elsewh
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -38,8 +39,9 @@ class OperatorSettings:
     """Most projects with an active schedule per namespace; the next gets 2502."""
     connection_timeout_seconds: float = 15.0
     """Longest a connection check or catalog discovery may take."""
-    rediscovery_seconds: float = 600.0
-    """How old a Connection's catalog may get before it is discovered again."""
+    rediscovery_seconds: float = math.inf
+    """How old a Connection's catalog may get before it is discovered again; by default
+    only the built-in schedule ``connection-recheck`` re-checks healthy Connections."""
     retry_seconds: float = 60.0
     """How soon a Connection that is not Ready is checked again (a Secret may have appeared:
     the operator never watches Secrets, it only reads the one referenced)."""
@@ -47,8 +49,11 @@ class OperatorSettings:
     """kopf's health endpoint, e.g. http://0.0.0.0:8080/healthz."""
     metrics_address: str = "0.0.0.0:9464"
     """host:port of the Prometheus /metrics endpoint; empty disables it."""
-    retention_sweep_seconds: float = 600.0
-    """How often each project's runs are checked against its retention period."""
+    retention_sweep_seconds: float = math.inf
+    """How often each project's runs are checked against its retention period; by default
+    only the built-in schedule ``history-cleanup`` does (its cron can be changed live)."""
+    housekeeping_tick_seconds: float = 10.0
+    """How often the built-in schedules are checked (and audit records forwarded)."""
     smtp_url: str = ""
     """smtp://host:port (upgraded with STARTTLS when the server offers it) or
     smtps://host:port; empty: the operator sends no email (projects asking for it say so)."""
@@ -106,6 +111,9 @@ class OperatorSettings:
             metrics_address=env.get("SYNCLINE_METRICS_ADDRESS", base.metrics_address),
             retention_sweep_seconds=float(
                 env.get("SYNCLINE_RETENTION_SWEEP_SECONDS", base.retention_sweep_seconds)
+            ),
+            housekeeping_tick_seconds=float(
+                env.get("SYNCLINE_HOUSEKEEPING_TICK_SECONDS", base.housekeeping_tick_seconds)
             ),
             smtp_url=env.get("SYNCLINE_SMTP_URL", base.smtp_url).strip(),
             smtp_from=env.get("SYNCLINE_SMTP_FROM", base.smtp_from).strip(),

@@ -85,6 +85,12 @@ def cannot_configure(
     return SynclineError("RunCouldNotStart", name=job_name, detail=message[:MAX_DETAIL])
 
 
+def has_waiting(namespace: str, project: str) -> bool:
+    """Whether any Job of the project waits for its pod (cheap: no API call)."""
+    with _lock:
+        return any(ns == namespace and owner == project for (ns, _), (owner, _) in _waiting.items())
+
+
 def unstartable(
     namespace: str, project: str, now: datetime | None = None
 ) -> list[tuple[dict[str, Any], SynclineError]]:

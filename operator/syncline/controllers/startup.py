@@ -12,6 +12,7 @@ storage prefix out of the object's "essence", so with the bare domain a change o
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import kopf
@@ -22,6 +23,7 @@ from syncline.controllers import (  # noqa: F401 - imported to register their ha
     connectionset,
     dependencies,
     drift,
+    housekeeping,
     metrics_endpoint,
     project,
     requests,
@@ -42,6 +44,36 @@ def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
     )
     settings.posting.level = logging.INFO
     settings.posting.loggers = False
-    settings.execution.max_workers = 8
+    settings.execution.max_workers = 16  # handlers wait on the API, not on CPU
     settings.watching.server_timeout = 300
     settings.networking.error_backoffs = [1, 2, 5, 10]
+    logging.getLogger("kopf.objects").addFilter(quiet_routine_successes)
+
+
+ROUTINE_SUCCESS = re.compile(r"^(Timer|Handler) '([a-z_]+)' succeeded\.$")
+ROUTINE_HANDLERS = frozenset(
+    {
+        "fire_due_runs",
+        "retention",
+        "connection_timer",
+        "project_event",
+        "project_gone",
+        "run_now_requested",
+        "connection_event",
+        "connection_set_event",
+        "cronjob_event",
+        "job_event",
+        "run_event",
+    }
+)
+"""Timers and event handlers that run for every object every few seconds or on every
+watch event: with a thousand projects their "succeeded" lines were hundreds a second."""
+
+
+def quiet_routine_successes(record: logging.LogRecord) -> bool:
+    """Drop INFO "succeeded" lines of routine handlers unless debug logging is on;
+    failures, retries and every reconcile's outcome are still logged."""
+    if record.levelno != logging.INFO or logging.getLogger().isEnabledFor(logging.DEBUG):
+        return True
+    match = ROUTINE_SUCCESS.match(record.getMessage())
+    return not (match and match.group(2) in ROUTINE_HANDLERS)

@@ -34,7 +34,7 @@ from syncline.api.template import IntegrationTemplateSpec
 from syncline.controllers.catalogs import Catalog
 from syncline.controllers.status import is_ready, ready_condition
 from syncline.controllers.template import task_shape_errors
-from syncline.engine.validation import validate_task
+from syncline.engine.validation import scale_out_errors, validate_task
 from syncline.errors import SynclineError
 from syncline.scheduling.cronjob import CredentialSource
 from syncline.scheduling.schedule import EffectiveSchedule, resolve_schedules
@@ -161,7 +161,7 @@ def _template_type_errors(
 def _task_errors(project: str, tasks: Sequence[Task]) -> list[SynclineError]:
     if not tasks:
         return [SynclineError("NoTasks", name=project)]
-    errors = task_shape_errors(tasks)
+    errors = task_shape_errors(tasks) + scale_out_errors(tasks)
     for task in tasks:
         for part in ("source", "destination"):
             if getattr(task, part) is None:

@@ -17,6 +17,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,9 +65,15 @@ class ControlPlane:
     """Starts the control-plane processes under a Supervisor, in dependency order."""
 
     def __init__(
-        self, supervisor: Supervisor, netns: NetworkNamespace, bin_dir: Path | None = None
+        self,
+        supervisor: Supervisor,
+        netns: NetworkNamespace,
+        bin_dir: Path | None = None,
+        apiserver_flags: Sequence[str] = (),
     ) -> None:
         self.supervisor = supervisor
+        self.apiserver_flags = list(apiserver_flags)
+        """Extra kube-apiserver flags (the operator benchmark adds an audit log)."""
         self.netns = netns
         self.state_dir = supervisor.state_dir
         self.bin_dir = bin_dir
@@ -180,6 +187,7 @@ class ControlPlane:
             f"--kubelet-certificate-authority={pki.ca.cert}",
             "--kubelet-preferred-address-types=InternalIP",
             "--profiling=false",
+            *self.apiserver_flags,
         ]
         self.supervisor.launch("kube-apiserver", self._apiserver_argv, netns=self.netns)
         self._server = f"https://127.0.0.1:{port}"

@@ -18,6 +18,8 @@ import pyarrow as pa
 
 from syncline.api.connection import ConnectionType, Entity
 from syncline.engine.connectors.common import arrow_type
+from syncline.engine.connectors.odata_metadata import edm_arrow_type
+from syncline.engine.connectors.rest_types import rest_arrow_type
 
 _TIMESTAMP = re.compile(r"timestamp\[(s|ms|us|ns)(?:, tz=(.+))?\]")
 _DECIMAL = re.compile(r"decimal(32|64|128|256)\((\d+), (-?\d+)\)")
@@ -38,6 +40,10 @@ def catalog_schema(entity: Entity, system: ConnectionType) -> pa.Schema:
 def _system_type(type_name: str, system: ConnectionType) -> pa.DataType:
     if system is ConnectionType.FILE:
         return parse_arrow_type(type_name)
+    if system is ConnectionType.ODATA:
+        return edm_arrow_type(type_name)
+    if system is ConnectionType.REST:
+        return rest_arrow_type(type_name)
     t = arrow_type(type_name)
     if system is not ConnectionType.SQLITE:
         return t

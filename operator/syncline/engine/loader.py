@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from syncline.api.connection import REQUIRED_SECRET_KEYS, Connection, credential_env_var
+from syncline.api.connection import Connection, credential_env_var, required_secret_keys
 from syncline.api.connectionset import ConnectionSet
 from syncline.api.project import IntegrationProject
 from syncline.api.task import Task
@@ -141,7 +141,7 @@ def _connection(
         spec.endpoint.path = str((base / path).resolve())
     secret = found.secrets.get(spec.credentials.secret_ref.name, {}) if spec.credentials else {}
     credentials: dict[str, str] = {}
-    for key in REQUIRED_SECRET_KEYS[spec.type] if spec.credentials else ():
+    for key in required_secret_keys(spec) if spec.credentials else ():
         value = env.get(credential_env_var(alias, key), secret.get(key))
         if value is None:
             raise SynclineError("CredentialMissing", key=key, connection=name)

@@ -15,6 +15,7 @@ from syncline.api.connection import Entity, EntityField
 from syncline.api.task import Task, TransformType
 from syncline.engine.connectors import open_sink, open_source
 from syncline.engine.connectors.base import DEFAULT_BATCH_SIZE, Connector, Sink, Source
+from syncline.engine.partitions import KeyRange
 from syncline.engine.project import ResolvedConnection, ResolvedProject
 from syncline.engine.transform.mapping import MappingContext
 from syncline.engine.transform.sql import SqlStep
@@ -46,13 +47,23 @@ class TaskPlan:
     source_schema: pa.Schema | None = None
     """The Arrow schema the SQL step was planned over (None without a SQL step)."""
 
-    def read(self, after: str | None) -> Iterator[pa.RecordBatch]:
+    def read(
+        self, after: str | None, key_range: KeyRange | None = None
+    ) -> Iterator[pa.RecordBatch]:
+        """The task's source records past ``after``; only those in ``key_range`` when
+        this pod has a share of a split task."""
         incremental = self.task.source.incremental if self.task.source else None
+        cursor_field = incremental.cursor_field if incremental else None
+        if key_range is not None:
+            return self.source.read_range(
+                self.source_entity,
+                key_range,
+                batch_size=self.batch_size,
+                cursor_field=cursor_field,
+                after=after,
+            )
         return self.source.read(
-            self.source_entity,
-            batch_size=self.batch_size,
-            cursor_field=incremental.cursor_field if incremental else None,
-            after=after,
+            self.source_entity, batch_size=self.batch_size, cursor_field=cursor_field, after=after
         )
 
     def close(self) -> None:

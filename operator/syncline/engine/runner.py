@@ -38,17 +38,20 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from functools import partial
 
 import pyarrow as pa
 
 from syncline.api.run import RunResult
 from syncline.engine.guardrails import check_task
+from syncline.engine.partitions import KeyRange
 from syncline.engine.plan_task import TaskInvalidError, TaskPlan, prepare_task
 from syncline.engine.project import ResolvedProject
 from syncline.engine.report import Counts, RunReport, TaskReport
 from syncline.engine.transform.mapping import dedupe_last_wins, map_batch
 from syncline.engine.transform.sql import SqlStep
+from syncline.engine.validation import scale_out_errors
 from syncline.engine.watermark import WatermarkTracker
 from syncline.engine.writer import BatchWrite, write_batch
 from syncline.errors import SynclineError
@@ -65,20 +68,31 @@ def run_project(
     on_progress: Callable[[RunReport], None] | None = None,
     dry_run: bool = False,
     on_batch: BatchObserver | None = None,
+    partition: KeyRange | None = None,
 ) -> RunReport:
     """Run every task of ``project``; the report says what happened (it never raises for
-    data or validation problems: those end in Warning or Error)."""
+    data or validation problems: those end in Warning or Error).
+
+    With ``partition`` this process is one pod of a task split over several
+    (``engine.partitions``): it moves only the records in that key range and commits no
+    watermark; the report's task watermark is the one its range may commit."""
     report = RunReport(project=project.name, namespace=project.namespace)
     report.tasks = [TaskReport(t.name, result=RunResult.PENDING) for t in project.tasks]
     if not project.tasks:
         report.error = SynclineError("NoTasks", name=project.name)
         report.finish()
         return report
+    refused = scale_out_errors(project.tasks)
+    if refused:
+        report.error = refused[0]
+        report.finish()
+        return report
     plans = _prepare_all(project, report, dry_run=dry_run)
     try:
         if plans is not None and _preflight(plans, project, full_refresh, report):
             for plan, task_report in zip(plans, report.tasks, strict=True):
-                _run_task(plan, task_report, project, full_refresh, report, on_progress, on_batch)
+                moving = Moving(project, full_refresh, report, on_progress, on_batch, partition)
+                _run_task(plan, task_report, moving)
                 if task_report.result is RunResult.ERROR:
                     break
     finally:
@@ -148,7 +162,7 @@ def _rehearse(project: ResolvedProject, full_refresh: bool, plan: TaskPlan) -> C
     trial = prepare_task(project, plan.task, dry_run=True)
     try:
         rehearsal = TaskReport(plan.task.name)
-        _move_batches(trial, rehearsal, project, full_refresh, RunReport(project.name), None, None)
+        _move_batches(trial, rehearsal, Moving(project, full_refresh, RunReport(project.name)))
         return rehearsal.counts
     finally:
         trial.close()
@@ -168,19 +182,24 @@ def _describe(err: Exception) -> str:
     return f"{type(err).__name__}: {text}"[:300]
 
 
-def _run_task(
-    plan: TaskPlan,
-    tr: TaskReport,
-    project: ResolvedProject,
-    full_refresh: bool,
-    report: RunReport,
-    on_progress: Callable[[RunReport], None] | None,
-    on_batch: BatchObserver | None,
-) -> None:
+@dataclass(frozen=True, slots=True)
+class Moving:
+    """How this run moves each task's batches: what ``_move_batches`` needs besides them."""
+
+    project: ResolvedProject
+    full_refresh: bool
+    report: RunReport
+    on_progress: Callable[[RunReport], None] | None = None
+    on_batch: BatchObserver | None = None
+    partition: KeyRange | None = None
+
+
+def _run_task(plan: TaskPlan, tr: TaskReport, moving: Moving) -> None:
     started = time.monotonic()
     tr.result = RunResult.RUNNING
+    project = moving.project
     try:
-        duplicates = _move_batches(plan, tr, project, full_refresh, report, on_progress, on_batch)
+        duplicates = _move_batches(plan, tr, moving)
         if duplicates:
             tr.warnings.append(str(SynclineError("DuplicateKeyInBatch", count=duplicates)))
         _check_totals(tr, project)
@@ -202,23 +221,23 @@ def _run_task(
     )
 
 
-def _move_batches(
-    plan: TaskPlan,
-    tr: TaskReport,
-    project: ResolvedProject,
-    full_refresh: bool,
-    report: RunReport,
-    on_progress: Callable[[RunReport], None] | None,
-    on_batch: BatchObserver | None,
-) -> int:
+def _move_batches(plan: TaskPlan, tr: TaskReport, moving: Moving) -> int:
     """Read, transform and write every batch; returns how many in-batch duplicates fell."""
-    tracker = _tracker(plan, project, full_refresh)
-    source = _read(plan, tr, project, tracker)
+    project, report, on_progress, on_batch = (
+        moving.project,
+        moving.report,
+        moving.on_progress,
+        moving.on_batch,
+    )
+    tracker = _tracker(plan, project, moving.full_refresh)
+    source = _read(plan, tr, project, tracker, moving.partition)
     if plan.sql is None:
         shaped: Iterator[tuple[pa.RecordBatch, str | None]] = source
     else:
         progress = (lambda: on_progress(report)) if on_progress else None
         shaped = _query(plan, plan.sql, tr, source, progress)
+    # One pod of a split task commits no watermark: its range is not all the rows past it.
+    commits_watermark = moving.partition is None
     duplicates = 0
     scope = project.watermark_scope(plan.task)
     for batch, mark in shaped:
@@ -234,7 +253,7 @@ def _move_batches(
             plan.keys,
             mapped,
             rejects,
-            (scope, mark) if mark is not None else None,
+            (scope, mark) if mark is not None and commits_watermark else None,
         )
         counts, all_rejects = write_batch(plan.sink, job)
         tr.counts.inserted += counts.inserted
@@ -249,7 +268,11 @@ def _move_batches(
 
 
 def _read(
-    plan: TaskPlan, tr: TaskReport, project: ResolvedProject, tracker: WatermarkTracker | None
+    plan: TaskPlan,
+    tr: TaskReport,
+    project: ResolvedProject,
+    tracker: WatermarkTracker | None,
+    partition: KeyRange | None = None,
 ) -> Iterator[tuple[pa.RecordBatch, str | None]]:
     """Source batches, counted and held to maxRowsPerRun, each with the watermark it may
     commit (see ``WatermarkTracker``). A broken source connection is 2000: a read is one
@@ -258,7 +281,7 @@ def _read(
     limit = project.limits.max_rows_per_run
     after = tracker.committed if tracker else None
     try:
-        for batch, last in _with_last(plan.read(after)):
+        for batch, last in _with_last(plan.read(after, partition)):
             tr.counts.read += batch.num_rows
             if limit and tr.counts.read > limit:
                 raise SynclineError("MaxRowsPerRunExceeded", task=tr.name, limit=limit)

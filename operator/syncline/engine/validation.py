@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Sequence
 from contextlib import closing
+
+import pyarrow as pa
 
 from syncline.api.connection import ConnectionType, Entity, EntityField
 from syncline.api.task import ArithmeticOp, Task, Transform, TransformType
@@ -43,6 +46,7 @@ def validate_task(
     errors += _destination_fields(task, destination)
     errors += _keys(task, destination, keys)
     errors += _cursor(task, source)
+    errors += _scale_out_key(task, source, source_type)
     errors += _duplicates(task)
     errors += _transforms(task)
     return errors
@@ -113,6 +117,37 @@ def _cursor(task: Task, source: Entity) -> list[SynclineError]:
             entity=source.name,
         )
     ]
+
+
+def scale_out_errors(tasks: Sequence[Task]) -> list[SynclineError]:
+    """What a task split over pods needs from its project, catalog or not: to be the only
+    task (the pods run side by side, while tasks run in order) and to have no SQL step (a
+    query over one pod's range would aggregate a part as if it were the whole)."""
+    errors: list[SynclineError] = []
+    for task in tasks:
+        if task.scale_out is None:
+            continue
+        if len(tasks) > 1:
+            detail = f"it must be the project's only task ({len(tasks)} tasks)"
+            errors.append(SynclineError("ScaleOutInvalid", task=task.name, detail=detail))
+        if task.query is not None:
+            detail = "a task with a SQL step (query) runs in one pod"
+            errors.append(SynclineError("ScaleOutInvalid", task=task.name, detail=detail))
+    return errors
+
+
+def _scale_out_key(task: Task, source: Entity, source_type: ConnectionType) -> list[SynclineError]:
+    if task.scale_out is None:
+        return []
+    key = task.scale_out.key
+    schema = catalog_schema(source, source_type)
+    if key not in schema.names:
+        detail = f"scaleOut.key {key} is not a field of {source.name}"
+    elif not pa.types.is_integer(schema.field(key).type):
+        detail = f"scaleOut.key {key} is {schema.field(key).type}, not an integer"
+    else:
+        return []
+    return [SynclineError("ScaleOutInvalid", task=task.name, detail=detail)]
 
 
 def _duplicates(task: Task) -> list[SynclineError]:

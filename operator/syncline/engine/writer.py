@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from syncline.engine.connectors.base import MergeCounts, Sink
+from syncline.engine.connectors.base import MergeCounts, PartiallyWritten, Sink
 from syncline.engine.rejects import Reject
 from syncline.engine.transform.mapping import key_text
 from syncline.errors import SynclineError
@@ -102,6 +102,8 @@ def _merge_resilient(
     try:
         with sink.savepoint():
             return sink.merge(job.entity, batch, job.keys), []
+    except PartiallyWritten as partial:  # no rollback: the sink names the refused rows
+        return partial.counts, [_refused(job, batch, *row) for row in partial.refused]
     except sink.row_rejections as err:
         if batch.num_rows == 1:
             return MergeCounts(), [rejection(job, batch, err)]
@@ -126,6 +128,20 @@ def rejection(job: BatchWrite, row: pa.RecordBatch, err: BaseException) -> Rejec
         code=2303,
         message=SynclineError("RowRejected", detail=public[:MAX_DETAIL_CHARS]).message,
         stored_message=SynclineError("RowRejected", detail=stored[:MAX_DETAIL_CHARS]).message,
+    )
+
+
+def _refused(
+    job: BatchWrite, batch: pa.RecordBatch, index: int, code: int, message: str, stored: str
+) -> Reject:
+    """The reject of row ``index`` a non-transactional sink refused (``PartiallyWritten``)."""
+    return Reject(
+        task=job.task,
+        key=key_text(batch, index, job.keys),
+        field=None,
+        code=code,
+        message=message,
+        stored_message=stored,
     )
 
 

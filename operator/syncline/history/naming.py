@@ -11,6 +11,7 @@ IntegrationRun goes the other way: its Job takes the run's name.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 
 PROJECT_LABEL = "syncline.dev/project"
 TRIGGER_LABEL = "syncline.dev/trigger"
@@ -37,6 +38,28 @@ def manual_job_name(project: str, token: str) -> str:
 def log_config_map_name(run_name: str) -> str:
     """Where a run's full log is kept (a ConfigMap owned by the run)."""
     return f"{run_name[: _MAX_NAME - 4].rstrip('-')}-log"
+
+
+RUN_LOG_KEY = "run.log"
+"""The key of a run's log in its ConfigMap (each pod of a split task adds its own)."""
+
+
+def pod_log_key(index: int, attempt: str) -> str:
+    """Where attempt ``attempt`` (its pod name) of pod ``index`` of a split task keeps
+    its log, beside the others: a retry does not overwrite the attempt before it."""
+    return f"pod-{index}.{attempt}.log"
+
+
+def run_log(data: Mapping[str, str]) -> str:
+    """A run's whole log from its ConfigMap's data: the run's own, then each pod's of a
+    split task, in pod order."""
+    pods = sorted((k for k in data if k.startswith("pod-")), key=lambda k: (_pod_number(k), k))
+    return "".join(data[k] for k in [RUN_LOG_KEY, *pods] if k in data)
+
+
+def _pod_number(key: str) -> int:
+    digits = key.removeprefix("pod-").split(".", 1)[0]
+    return int(digits) if digits.isdigit() else 0
 
 
 def effective_trigger(label: str | None, last_result: str | None) -> str:

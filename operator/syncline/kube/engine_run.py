@@ -27,10 +27,12 @@ from syncline.engine.logs import JsonLinesFormatter
 from syncline.engine.report import RunReport
 from syncline.engine.runner import run_project
 from syncline.errors import SynclineError
-from syncline.history.naming import effective_trigger
+from syncline.history.naming import RUN_LOG_KEY, effective_trigger, pod_log_key
+from syncline.kube.partitions import PartitionedRun
 from syncline.kube.resolve import Reader
 from syncline.kube.runrecord import RunRecord, now
 from syncline.redaction import NO_SECRETS, Redactor
+from syncline.scheduling.scale_out import PARTITIONS_ENV
 
 log = logging.getLogger("syncline.engine.run")
 
@@ -49,21 +51,26 @@ def execute(
     reader = Reader(api, namespace)
     started = now()
     redactor = Redactor(credential_env_values(os.environ))
+    pod = _pod_of_split_task()
     with captured_log(redactor) as buffer:
         try:
             model, last_result = reader.project(project)
             label = None if trigger is Trigger.SCHEDULE else trigger.value
             record.trigger = Trigger(effective_trigger(label, last_result))
             record.ensure(model.metadata.uid, os.environ.get("SYNCLINE_JOB_NAME"))
-            record.started()
+            record.started(first_only=pod is not None)
             log.info("run started", extra={"run": run_name, "trigger": record.trigger.value})
             resolved = reader.resolve(model, os.environ)
-            report = run_project(
-                resolved,
-                full_refresh=full_refresh,
-                on_progress=lambda r: record.progress(r.to_status(redactor)),
-            )
-            result = _finish(record, report, redactor)
+            if pod is not None:
+                partitioned = PartitionedRun(record, resolved, *pod)
+                result = _run_partition(partitioned, full_refresh, redactor)
+            else:
+                report = run_project(
+                    resolved,
+                    full_refresh=full_refresh,
+                    on_progress=lambda r: record.progress(r.to_status(redactor)),
+                )
+                result = _finish(record, report, redactor)
         except Exception as exc:  # every failure must end the run record, not leave it Running
             err = exc if isinstance(exc, SynclineError) else _unexpected(run_name, exc)
             err = redactor.error(err)
@@ -74,8 +81,40 @@ def execute(
             result = RunResult.ERROR
         finally:
             if record.uid is not None:
-                record.store_log(buffer.getvalue())
+                part = pod_log_key(pod[0], _attempt()) if pod is not None else RUN_LOG_KEY
+                record.store_log(buffer.getvalue(), part)
     return 1 if result is RunResult.ERROR else 0
+
+
+def _pod_of_split_task() -> tuple[int, int] | None:
+    """(index, pods) when this pod has a share of a task split over an Indexed Job."""
+    pods = int(os.environ.get(PARTITIONS_ENV) or 1)
+    if pods < 2:
+        return None
+    return int(os.environ.get("JOB_COMPLETION_INDEX") or 0), pods
+
+
+def _attempt() -> str:
+    """Tells a retried pod's log from the first attempt's (both are kept)."""
+    return os.environ.get("SYNCLINE_POD_NAME") or str(os.getpid())
+
+
+def _run_partition(
+    partitioned: PartitionedRun, full_refresh: bool, redactor: Redactor
+) -> RunResult:
+    """This pod's range of the split task, once: a retry after the range was recorded
+    starts nothing (exactly once per range)."""
+    earlier = partitioned.recorded()
+    if earlier is not None:
+        log.info("range already recorded", extra={"pod": partitioned.index})
+        return earlier.result
+    key_range = partitioned.key_range()
+    log.info(
+        "range started",
+        extra={"pod": partitioned.index, "low": key_range.low, "high": key_range.high},
+    )
+    report = run_project(partitioned.project, full_refresh=full_refresh, partition=key_range)
+    return partitioned.finish(report, redactor)
 
 
 def _finish(record: RunRecord, report: RunReport, redactor: Redactor) -> RunResult:

@@ -14,7 +14,7 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from syncline.api import GROUP, VERSION
-from syncline.api.connection import REQUIRED_SECRET_KEYS, Connection, credential_env_var
+from syncline.api.connection import Connection, credential_env_var, required_secret_keys
 from syncline.api.connectionset import ConnectionSet
 from syncline.api.project import IntegrationProject
 from syncline.api.task import Task
@@ -94,7 +94,7 @@ def _credentials(alias: str, conn: Connection, env: Mapping[str, str]) -> dict[s
     if conn.spec.credentials is None:
         return {}
     values = {}
-    for key in REQUIRED_SECRET_KEYS[conn.spec.type]:
+    for key in required_secret_keys(conn.spec):
         variable = credential_env_var(alias, key)
         if variable not in env:
             raise SynclineError("CredentialMissing", key=key, connection=alias)

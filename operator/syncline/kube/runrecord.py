@@ -21,7 +21,7 @@ from kubernetes.client.exceptions import ApiException
 from syncline.api import GROUP, VERSION
 from syncline.api.run import IntegrationRunStatus, RunResult, Trigger
 from syncline.errors import SynclineError
-from syncline.history.naming import PROJECT_LABEL, log_config_map_name
+from syncline.history.naming import PROJECT_LABEL, RUN_LOG_KEY, log_config_map_name
 from syncline.history.records import error_status, rfc3339, run_manifest, succeeded_condition
 from syncline.kube.client import StatusAddress, loosely, through_outages, update_status
 
@@ -85,9 +85,18 @@ class RunRecord:
             )
         self.uid = created["metadata"]["uid"]
 
-    def started(self) -> None:
+    def started(self, *, first_only: bool = False) -> None:
+        """Running since now; with ``first_only`` (one of several pods of the run) only
+        if no pod said so before, so the run's start is its first pod's."""
         status = {"result": RunResult.RUNNING.value, "startTime": rfc3339(now())}
-        through_outages(lambda: self._patch(status), "start run")
+        if not first_only:
+            through_outages(lambda: self._patch(status), "start run")
+            return
+
+        def unless_started(current: dict[str, Any]) -> dict[str, Any] | None:
+            return None if (current.get("status") or {}).get("startTime") else status
+
+        update_status(self.custom, StatusAddress(PLURAL, self.namespace, self.name), unless_started)
 
     def progress(self, status: IntegrationRunStatus) -> None:
         """Running with the counts so far, at most once per ``progress_interval``; a
@@ -119,8 +128,9 @@ class RunRecord:
 
         update_status(self.custom, StatusAddress(PLURAL, self.namespace, self.name), unless_ended)
 
-    def store_log(self, text: str) -> None:
-        """Keep the full run log in a ConfigMap owned by the run (deleted with it)."""
+    def store_log(self, text: str, part: str = RUN_LOG_KEY) -> None:
+        """Keep the full run log in a ConfigMap owned by the run (deleted with it); each
+        pod of a split task keeps its own ``part`` there (see ``history.naming.run_log``)."""
         name = log_config_map_name(self.name)
         body = {
             "metadata": {
@@ -135,7 +145,7 @@ class RunRecord:
                     }
                 ],
             },
-            "data": {"run.log": _bounded(text)},
+            "data": {part: _bounded(text)},
         }
         core = loosely(self.core)
         try:

@@ -108,6 +108,18 @@ class Recorder:
             ["channel", "result"],
             registry=self.registry,
         )
+        self._builtin_work = Counter(
+            "syncline_builtin_work",
+            "Runs of built-in schedules (history-cleanup, audit-verification, ...) by result.",
+            ["work", "result"],
+            registry=self.registry,
+        )
+        self._audit_failures = Counter(
+            "syncline_audit_failures",
+            "Audit problems: a failed verification (2700/2705) or syslog forwarding (2702).",
+            ["code"],
+            registry=self.registry,
+        )
         self._conditions_seen: dict[tuple[str, str, str], set[str]] = {}
 
     def run_finished(self, run: FinishedRun) -> None:
@@ -149,6 +161,12 @@ class Recorder:
             self._last_run.advance(labels, last_run)
         if last_success is not None:
             self._last_success.advance(labels, last_success)
+
+    def builtin_work(self, work: str, result: str) -> None:
+        self._builtin_work.labels(work, result).inc()
+
+    def audit_failure(self, code: int) -> None:
+        self._audit_failures.labels(str(code)).inc()
 
     def notification(self, channel: str, result: str) -> None:
         """Count one channel's notification about one run by how it ended."""

@@ -18,6 +18,7 @@ from syncline.api.base import API_VERSION
 from syncline.api.connection import credential_env_var
 from syncline.api.project import IntegrationProjectSpec
 from syncline.api.run import Trigger
+from syncline.scheduling.scale_out import PARTITIONS_ENV, indexed_job_fields, split_pods
 from syncline.scheduling.schedule import EffectiveSchedule
 
 PROJECT_LABEL = "syncline.dev/project"
@@ -178,6 +179,12 @@ def _job_spec(
     }
     if spec.limits.timeout_seconds is not None:
         job["activeDeadlineSeconds"] = spec.limits.timeout_seconds
+    pods = split_pods(spec)
+    if pods is not None:
+        del job["backoffLimit"]
+        job |= indexed_job_fields(pods, ENGINE_CONTAINER)
+        env = job["template"]["spec"]["containers"][0]["env"]
+        env.append({"name": PARTITIONS_ENV, "value": str(pods)})
     return job
 
 

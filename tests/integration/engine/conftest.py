@@ -10,11 +10,14 @@ from tests.integration.engine.harness import (
     Harness,
     file_harness,
     mysql_harness,
+    odata_harness,
     postgres_harness,
+    rest_harness,
     sqlite_harness,
 )
+from tests.integration.engine.odata_harness import ODataModel
 
-SINK_SYSTEMS = ["postgresql", "mysql", "sqlite", "csv", "parquet"]
+SINK_SYSTEMS = ["postgresql", "mysql", "sqlite", "csv", "parquet", "odata", "rest"]
 SOURCE_SYSTEMS = [*SINK_SYSTEMS, "jsonl"]
 
 
@@ -23,6 +26,13 @@ def make_harness(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> H
         return postgres_harness(request.getfixturevalue("pg_db"))
     if kind == "mysql":
         return mysql_harness(request.getfixturevalue("mariadb_db"))
+    if kind == "rest":
+        return rest_harness(request.getfixturevalue("rest_server"))
+    if kind == "odata":
+        model = ODataModel()
+        request.addfinalizer(model.stop)
+        model.start()
+        return odata_harness(model)
     if kind == "sqlite":
         return sqlite_harness(tmp_path)
     return file_harness(tmp_path, f".{kind}")

@@ -7,7 +7,9 @@ tests check the connectors against the real thing.
 from __future__ import annotations
 
 import sqlite3
+import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +21,16 @@ import pymysql
 
 from syncline.api.connection import ConnectionSpec
 from syncline.devcluster.databases import DatabaseAccess
+from tests.fixtures.rest_server import RestServer, rest_spec
+from tests.integration.engine.odata_harness import ODataModel
 
+REST_TYPES = {
+    pa.int64(): "integer",
+    pa.string(): "string",
+    pa.float64(): "number",
+    pa.timestamp("us"): "timestamp",
+    pa.bool_(): "boolean",
+}
 SQL_TYPES = {
     pa.int64(): ("bigint", "bigint", "INTEGER"),
     pa.string(): ("text", "varchar(200)", "TEXT"),
@@ -39,6 +50,11 @@ class Harness:
     access: DatabaseAccess | None = None
     directory: Path | None = None
     file_suffix: str = ".csv"
+    rest: RestServer | None = None
+    rest_entities: dict[str, dict[str, Any]] = field(default_factory=dict)
+    rest_id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
+    """This harness's own place for watermarks and rejects on the shared test API."""
+    odata: ODataModel | None = None
 
     # -- writing fixtures ----------------------------------------------------------
     def create(
@@ -58,6 +74,14 @@ class Harness:
             else:
                 pacsv.write_csv(table, path)
             return
+        if self.kind == "rest":
+            self._create_rest(entity, table, keys or [], not_null)
+            return
+        if self.kind == "odata":
+            assert self.odata is not None
+            self.spec = self.odata.create(entity, table, keys or [], not_null)
+            self.credentials = self.odata.credentials()
+            return
         index = {"postgresql": 0, "mysql": 1, "sqlite": 2}[self.kind]
         cols = []
         for f in table.schema:
@@ -71,6 +95,35 @@ class Harness:
             names = ", ".join(self._q(n) for n in table.schema.names)
             rows = [tuple(r.values()) for r in table.to_pylist()]
             self.execute(f"INSERT INTO {self._q(entity)} ({names}) VALUES ({marks})", rows)
+
+    def _create_rest(
+        self, entity: str, table: pa.Table, keys: list[str], not_null: tuple[str, ...]
+    ) -> None:
+        """Serve the rows as a new dataset and declare it in the Connection's options
+        (REST has no catalog to discover: the declaration is the catalog)."""
+        assert self.rest is not None
+        dataset = f"{entity}-{uuid.uuid4().hex[:8]}"
+        self.rest.load(dataset, [_jsonable(r) for r in table.to_pylist()])
+        self.rest_entities[entity] = {
+            "name": entity,
+            "path": dataset,
+            "key": keys,
+            "upsert": {"path": f"items/{dataset}/{{id}}"},
+            "fields": [
+                {"name": f.name, "type": REST_TYPES[f.type], "nullable": f.name not in not_null}
+                for f in table.schema
+            ],
+        }
+        self.spec = rest_spec(
+            self.rest,
+            list(self.rest_entities.values()),
+            statePath=f"state/{self.rest_id}/{{scope}}",
+            rejectsPath=f"rejects/{self.rest_id}",
+        )
+
+    def rest_rejects(self) -> list[dict[str, Any]]:
+        assert self.rest is not None
+        return self.rest.records(f"rejects-{self.rest_id}")
 
     def _q(self, name: str) -> str:
         """An identifier quoted for this system (embedded quotes doubled)."""
@@ -113,6 +166,13 @@ class Harness:
     # -- reading back --------------------------------------------------------------
     def content(self, entity: str, order_by: str = "id") -> list[dict[str, Any]]:
         """Every row of the entity, as dicts ordered by ``order_by``."""
+        if self.kind == "odata":
+            assert self.odata is not None
+            return self.odata.content(entity, order_by)
+        if self.kind == "rest":
+            assert self.rest is not None
+            dataset = self.rest_entities[entity]["path"]
+            return sorted(self.rest.records(dataset), key=lambda r: r[order_by])
         if self.kind == "file":
             assert self.directory is not None
             path = next(self.directory.glob(f"{entity}.*"))
@@ -155,6 +215,10 @@ class Harness:
             return [dict(r) for r in rows]
 
 
+def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in row.items()}
+
+
 def _json_line(row: dict[str, Any]) -> str:
     import json
 
@@ -193,3 +257,13 @@ def sqlite_harness(directory: Path) -> Harness:
 def file_harness(directory: Path, suffix: str) -> Harness:
     spec = ConnectionSpec.model_validate({"type": "file", "endpoint": {"path": str(directory)}})
     return Harness("file", spec, directory=directory, file_suffix=suffix)
+
+
+def rest_harness(server: RestServer) -> Harness:
+    """The REST test API; each ``create`` serves a dataset and declares it as an entity."""
+    return Harness("rest", rest_spec(server, []), rest=server)
+
+
+def odata_harness(model: ODataModel) -> Harness:
+    """A CAP server whose model ``create`` writes (see ``odata_harness``'s module)."""
+    return Harness("odata", model.spec(), model.credentials(), odata=model)

@@ -100,12 +100,11 @@ def test_a_server_that_never_answers_is_2003(database: Harness, silent_port: int
     assert _code(spec, database.credentials, timeout=1).code == 2003
 
 
-def test_odata_and_rest_are_honestly_unsupported() -> None:
-    for kind in ("odata", "rest"):
-        spec = ConnectionSpec.model_validate({"type": kind, "endpoint": {"url": "http://x"}})
-        err = _code(spec, {"token": "t"})
-        assert err.code == 2002
-        assert "yet" in str(err)
+def test_an_odata_service_that_is_not_there_is_2000() -> None:
+    spec = ConnectionSpec.model_validate(
+        {"type": "odata", "endpoint": {"url": "http://127.0.0.1:9/odata"}}
+    )
+    assert _code(spec, {"token": "t"}).code == 2000
 
 
 def test_files_and_sqlite(tmp_path: Path) -> None:

@@ -14,6 +14,8 @@ _MODULES: dict[ConnectionType, str] = {
     ConnectionType.MYSQL: "syncline.engine.connectors.mysql:MySQLConnector",
     ConnectionType.SQLITE: "syncline.engine.connectors.sqlite:SqliteConnector",
     ConnectionType.FILE: "syncline.engine.connectors.files:FileConnector",
+    ConnectionType.ODATA: "syncline.engine.connectors.odata:OdataConnector",
+    ConnectionType.REST: "syncline.engine.connectors.rest:RestConnector",
 }
 
 

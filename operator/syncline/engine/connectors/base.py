@@ -16,9 +16,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from syncline.api.connection import Entity
 from syncline.api.run import RowError
+from syncline.engine.partitions import KeyRange
 from syncline.errors import SynclineError
 
 DEFAULT_BATCH_SIZE = 50_000
@@ -51,6 +53,22 @@ class MergeCounts:
         self.updated += other.updated
         self.unchanged += other.unchanged
         return self
+
+
+class PartiallyWritten(Exception):  # noqa: N818 - an outcome, not only a failure
+    """A sink without transactions wrote part of a batch and refused some rows.
+
+    Such a sink cannot roll the written rows back, so bisecting the batch (as the
+    writer does for transactional sinks) would send them again and miscount them.
+    It reports instead what it wrote and which rows (by index in the batch) it refused,
+    each with a catalog code and a message without values (``stored`` may have them).
+    """
+
+    def __init__(self, counts: MergeCounts, refused: list[tuple[int, int, str, str]]) -> None:
+        super().__init__(f"{len(refused)} rows refused")
+        self.counts = counts
+        self.refused = refused
+        """(row index, code, public message, stored message) per refused row."""
 
 
 class Connector(ABC):
@@ -111,6 +129,37 @@ class Source(Connector):
         rows, whether it is empty after one). None when the source cannot tell cheaply:
         the runner then checks as it reads."""
         return None
+
+    def key_bounds(self, entity: str, key: str) -> tuple[int | None, int | None]:
+        """The smallest and largest value of the integer field ``key`` ((None, None) when
+        the entity has none), to split a task over pods. This default reads the entity
+        through; a source that can ask for them (``min``/``max`` over an index) should."""
+        low: int | None = None
+        high: int | None = None
+        for batch in self.read(entity, batch_size=DEFAULT_BATCH_SIZE):
+            column = batch.column(key)
+            if column.null_count == len(column):
+                continue
+            bounds = pc.min_max(column)
+            lo, hi = bounds["min"].as_py(), bounds["max"].as_py()
+            low = lo if low is None else min(low, lo)
+            high = hi if high is None else max(high, hi)
+        return low, high
+
+    def read_range(
+        self,
+        entity: str,
+        key_range: KeyRange,
+        *,
+        batch_size: int,
+        cursor_field: str | None = None,
+        after: str | None = None,
+    ) -> Iterator[pa.RecordBatch]:
+        """``read``, only the records whose key lies in ``key_range`` (one pod's share of
+        a split task). This default filters what ``read`` returns; a source that can
+        filter (a WHERE on an indexed key) should, so each pod reads only its share."""
+        rows = self.read(entity, batch_size=batch_size, cursor_field=cursor_field, after=after)
+        return key_range.filter(rows)
 
 
 class Sink(Connector):

@@ -9,6 +9,7 @@ from typing import Any
 import pyarrow as pa
 
 from syncline.api.connection import Entity, EntityField
+from syncline.engine.partitions import KeyRange
 from syncline.errors import SynclineError
 
 STATE_TABLE = "_syncline_state"
@@ -92,3 +93,19 @@ def python_values(batch: pa.RecordBatch) -> list[tuple[Any, ...]]:
 def quote_ident(name: str, quote: str = '"') -> str:
     """An identifier quoted for SQL (doubling embedded quotes)."""
     return quote + name.replace(quote, quote * 2) + quote
+
+
+def range_predicate(key_range: KeyRange) -> tuple[str, list[int]]:
+    """The SQL condition of one pod's key range over a column written ``{key}`` (the
+    caller puts the quoted name in), with ``%s`` parameters: the same rows as
+    ``KeyRange.mask``, a null key in the first range."""
+    parts: list[str] = []
+    params: list[int] = []
+    if key_range.low is not None:
+        parts.append("{key} >= %s")
+        params.append(key_range.low)
+    if key_range.high is not None:
+        below = "{key} < %s"
+        parts.append(below if key_range.low is not None else f"({below} OR {{key}} IS NULL)")
+        params.append(key_range.high)
+    return " AND ".join(parts) or "TRUE", params

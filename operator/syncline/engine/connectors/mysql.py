@@ -33,9 +33,11 @@ from syncline.engine.connectors.common import (
     not_found,
     python_values,
     quote_ident,
+    range_predicate,
     rows_to_batch,
 )
 from syncline.engine.connectors.tls import SslMode, ssl_mode
+from syncline.engine.partitions import KeyRange
 from syncline.errors import SynclineError
 
 _SAVEPOINTS = count()
@@ -206,9 +208,39 @@ class MySQLConnector(Source, Sink):
         cursor_field: str | None = None,
         after: str | None = None,
     ) -> Iterator[pa.RecordBatch]:
+        return self._select(entity, batch_size, cursor_field, after, None)
+
+    def read_range(
+        self,
+        entity: str,
+        key_range: KeyRange,
+        *,
+        batch_size: int,
+        cursor_field: str | None = None,
+        after: str | None = None,
+    ) -> Iterator[pa.RecordBatch]:
+        return self._select(entity, batch_size, cursor_field, after, key_range)
+
+    def key_bounds(self, entity: str, key: str) -> tuple[int | None, int | None]:
+        [(low, high)] = self._query(f"SELECT MIN({_q(key)}), MAX({_q(key)}) FROM {_q(entity)}")
+        return (None if low is None else int(low)), (None if high is None else int(high))
+
+    def _select(
+        self,
+        entity: str,
+        batch_size: int,
+        cursor_field: str | None,
+        after: str | None,
+        key_range: KeyRange | None,
+    ) -> Iterator[pa.RecordBatch]:
         schema = self.arrow_schema(entity)
         query = f"SELECT {', '.join(_q(n) for n in schema.names)} FROM {_q(entity)}"
         where, params = _past(cursor_field, after)
+        if key_range is not None:
+            condition, bounds = range_predicate(key_range)
+            condition = condition.replace("{key}", _q(key_range.key))
+            where = f"{where} AND {condition}" if where else f" WHERE {condition}"
+            params = [*params, *bounds]
         query += where
         if cursor_field:
             query += f" ORDER BY {_q(cursor_field)}"

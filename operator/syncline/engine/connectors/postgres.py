@@ -20,6 +20,7 @@ from psycopg import sql
 
 from syncline.api.connection import ConnectionSpec, Entity
 from syncline.api.run import RowError
+from syncline.engine.connectors import pg_binary
 from syncline.engine.connectors.base import Capabilities, MergeCounts, Sink, Source
 from syncline.engine.connectors.common import (
     INTERNAL_TABLES,
@@ -29,10 +30,12 @@ from syncline.engine.connectors.common import (
     build_entity,
     entity_schema,
     not_found,
+    range_predicate,
 )
 from syncline.engine.connectors.pg_catalog import COLUMNS, TABLES, UNIQUE, type_name
 from syncline.engine.connectors.pg_copy import CopyStream, parse, select_list
 from syncline.engine.connectors.tls import ssl_mode
+from syncline.engine.partitions import KeyRange
 from syncline.errors import SynclineError
 
 
@@ -73,6 +76,8 @@ class PostgresConnector(Source, Sink):
         }
         self._timeout = timeout_seconds
         self._conn: psycopg.Connection[Any] | None = None
+        self._types: dict[str, dict[str, str]] = {}
+        self._empty: dict[str, bool] = {}
 
     # -- connection ------------------------------------------------------------------
     @property
@@ -158,10 +163,48 @@ class PostgresConnector(Source, Sink):
         cursor_field: str | None = None,
         after: str | None = None,
     ) -> Iterator[pa.RecordBatch]:
+        return self._select(entity, batch_size, cursor_field, after, None)
+
+    def read_range(
+        self,
+        entity: str,
+        key_range: KeyRange,
+        *,
+        batch_size: int,
+        cursor_field: str | None = None,
+        after: str | None = None,
+    ) -> Iterator[pa.RecordBatch]:
+        return self._select(entity, batch_size, cursor_field, after, key_range)
+
+    def key_bounds(self, entity: str, key: str) -> tuple[int | None, int | None]:
+        """Two index lookups when ``key`` is indexed (PostgreSQL plans min/max so)."""
+        query = sql.SQL("SELECT min({k}), max({k}) FROM {t}").format(
+            k=sql.Identifier(key), t=self._table(entity)
+        )
+        row = self.conn.execute(query).fetchone()
+        low, high = row if row else (None, None)
+        return (None if low is None else int(low)), (None if high is None else int(high))
+
+    def _select(
+        self,
+        entity: str,
+        batch_size: int,
+        cursor_field: str | None,
+        after: str | None,
+        key_range: KeyRange | None,
+    ) -> Iterator[pa.RecordBatch]:
         described = self.describe(entity)
         schema = entity_schema(described)
         query = sql.SQL("SELECT {} FROM {}").format(select_list(schema), self._table(entity))
         query += self._past(described, cursor_field, after)
+        if key_range is not None:
+            condition, bounds = range_predicate(key_range)
+            for n in range(len(bounds)):
+                condition = condition.replace("%s", f"{{b{n}}}", 1)
+            literals = {f"b{n}": sql.Literal(b) for n, b in enumerate(bounds)}
+            where = sql.SQL(condition).format(key=sql.Identifier(key_range.key), **literals)
+            past = bool(cursor_field and after is not None)
+            query += sql.SQL(" AND " if past else " WHERE ") + where
         if cursor_field:
             query += sql.SQL(" ORDER BY {}").format(sql.Identifier(cursor_field))
         copy_sql = sql.SQL("COPY ({}) TO STDOUT (FORMAT csv)").format(query)
@@ -211,22 +254,58 @@ class PostgresConnector(Source, Sink):
 
     def merge(self, entity: str, batch: pa.RecordBatch, keys: Sequence[str]) -> MergeCounts:
         stage = self._stage(entity, batch.schema.names)
-        buf = io.BytesIO()
-        pacsv.write_csv(batch, buf, pacsv.WriteOptions(include_header=False))
-        cols = sql.SQL(", ").join(map(sql.Identifier, batch.schema.names))
+        probe = not self._was_empty(entity)
         with self.conn.cursor() as cur:
             cur.execute(sql.SQL("TRUNCATE {}").format(stage))
-            with cur.copy(
-                sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(stage, cols)
-            ) as cp:
-                cp.write(buf.getbuffer())
-            # a batch is a small probe into a big table: look keys up by index, never scan
-            cur.execute("SET LOCAL enable_hashjoin = off")
-            cur.execute("SET LOCAL enable_mergejoin = off")
-            cur.execute(self._merge_sql(entity, stage, batch.schema.names, keys))
+            self._load_stage(cur, stage, entity, batch)
+            if probe:
+                # a batch is a small probe into a big table: look keys up by index, never scan
+                cur.execute("SET LOCAL enable_hashjoin = off")
+                cur.execute("SET LOCAL enable_mergejoin = off")
+            cur.execute(self._merge_sql(entity, stage, batch.schema.names, keys, probe=probe))
             row = cur.fetchone()
         inserted, updated = (int(row[0]), int(row[1])) if row else (0, 0)
         return MergeCounts(inserted, updated, batch.num_rows - inserted - updated)
+
+    def _load_stage(
+        self, cur: psycopg.Cursor[Any], stage: sql.Identifier, entity: str, batch: pa.RecordBatch
+    ) -> None:
+        """The batch into the stage table: binary COPY when every column can be encoded
+        (``pg_binary``: the server then parses nothing), else CSV."""
+        cols = sql.SQL(", ").join(map(sql.Identifier, batch.schema.names))
+        types = self._column_types(entity)
+        wanted = [types.get(name, "") for name in batch.schema.names]
+        payload: list[bytes | memoryview] | None = pg_binary.encode(batch, wanted)
+        fmt = sql.SQL("binary")
+        if payload is None:
+            buf = io.BytesIO()
+            pacsv.write_csv(batch, buf, pacsv.WriteOptions(include_header=False))
+            payload, fmt = [buf.getbuffer()], sql.SQL("csv")
+        copy = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT {})").format(stage, cols, fmt)
+        with cur.copy(copy) as cp:
+            for piece in payload:
+                cp.write(piece)
+
+    def _column_types(self, entity: str) -> dict[str, str]:
+        """The destination's catalog types, looked up once per entity and connector."""
+        if entity not in self._types:
+            self._types[entity] = {f.name: f.type for f in self.describe(entity).fields}
+        return self._types[entity]
+
+    def _was_empty(self, entity: str) -> bool:
+        """Whether ``entity`` had no rows when this connector first merged into it.
+
+        Then every row it holds later came from this run (or a concurrent writer), so
+        the per-row anti-join probe that keeps unchanged rows from being locked is not
+        worth its cost: the ON CONFLICT … WHERE IS DISTINCT FROM alone keeps the result
+        and the counts exact. Only a hint: a wrong answer costs time, never correctness.
+        """
+        if entity not in self._empty:
+            row = self.conn.execute(
+                sql.SQL("SELECT NOT EXISTS (SELECT 1 FROM {})").format(self._table(entity))
+            ).fetchone()
+            self._empty[entity] = bool(row and row[0])
+        return self._empty[entity]
 
     def _stage(self, entity: str, names: Sequence[str]) -> sql.Identifier:
         """A temp table shaped like the batch's target columns (re-created after rollbacks)."""
@@ -240,13 +319,20 @@ class PostgresConnector(Source, Sink):
         return stage
 
     def _merge_sql(
-        self, entity: str, stage: sql.Identifier, names: Sequence[str], keys: Sequence[str]
+        self,
+        entity: str,
+        stage: sql.Identifier,
+        names: Sequence[str],
+        keys: Sequence[str],
+        *,
+        probe: bool = True,
     ) -> sql.Composed:
         """One statement: stage rows that are new or differ, upserted; equal rows skipped.
 
-        The anti-join keeps unchanged rows out of ON CONFLICT entirely, so they are not
-        even locked (a locked row gets a new xmax, which dirties its page); the
-        ON CONFLICT ... WHERE stays for rows that changed concurrently.
+        With ``probe``, the anti-join keeps unchanged rows out of ON CONFLICT entirely, so
+        they are not even locked (a locked row gets a new xmax, which dirties its page);
+        the ON CONFLICT ... WHERE stays for rows that changed concurrently. Without it
+        (a destination that was empty, see ``_was_empty``) ON CONFLICT alone decides.
         """
         ident = sql.Identifier
         cols = sql.SQL(", ").join(map(ident, names))
@@ -265,22 +351,24 @@ class PostgresConnector(Source, Sink):
             wanted = sql.SQL("{} OR {} IS DISTINCT FROM {}").format(
                 wanted, row("o", rest), row("s", rest)
             )
+        source = sql.SQL("{stage} s LEFT JOIN {table} o ON {join} WHERE {wanted}")
+        if not probe:
+            source = sql.SQL("{stage} s")
+        if rest:
             sets = sql.SQL(", ").join(sql.SQL("{0} = EXCLUDED.{0}").format(ident(n)) for n in rest)
             action = sql.SQL("DO UPDATE SET {} WHERE {} IS DISTINCT FROM {}").format(
                 sets, row("t", rest), row("EXCLUDED", rest)
             )
         return sql.SQL(
-            "WITH m AS (INSERT INTO {table} AS t ({cols}) SELECT {staged} FROM {stage} s "
-            "LEFT JOIN {table} o ON {join} WHERE {wanted} ON CONFLICT ({keys}) {action} "
+            "WITH m AS (INSERT INTO {table} AS t ({cols}) SELECT {staged} FROM {source} "
+            "ON CONFLICT ({keys}) {action} "
             "RETURNING (xmax = 0) AS ins) "
             "SELECT count(*) FILTER (WHERE ins), count(*) FILTER (WHERE NOT ins) FROM m"
         ).format(
             table=self._table(entity),
             cols=cols,
             staged=staged,
-            stage=stage,
-            join=join,
-            wanted=wanted,
+            source=source.format(stage=stage, table=self._table(entity), join=join, wanted=wanted),
             keys=sql.SQL(", ").join(map(ident, keys)),
             action=action,
         )

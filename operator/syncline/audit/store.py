@@ -1,0 +1,279 @@
+"""The audit log in the cluster: files as ConfigMaps, appended under optimistic concurrency.
+
+Two writers (the operator and the REST API) append at once. Every append reads the newest
+file, adds one record linked to its last one and replaces the ConfigMap carrying the
+resourceVersion it read: if the other writer got in first the API server answers 409 and
+we read again, so two records can never claim the same predecessor (no fork). Sealing a
+full file is such a write too, and the next file is created with an anchor derived only
+from the sealed file, so two writers racing to create it create the same thing.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import os
+import random
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+
+from syncline.audit.chain import Anchor, AuditRecord, Checkpoint, make_checkpoint
+from syncline.audit.files import (
+    FILE_LABEL,
+    KEY_SECRET,
+    LABELS,
+    AuditFile,
+    file_name,
+    from_configmap,
+    to_configmap,
+)
+from syncline.errors import SynclineError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SYSTEM_NAMESPACE = "syncline-system"
+_NAMESPACE_FILE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+APPEND_ATTEMPTS = 60
+
+
+def system_namespace(namespace: str | None = None) -> str:
+    """The namespace the audit log lives in: given, ``SYNCLINE_SYSTEM_NAMESPACE``, the
+    pod's own namespace, or ``syncline-system``."""
+    if namespace:
+        return namespace
+    if configured := os.environ.get("SYNCLINE_SYSTEM_NAMESPACE", "").strip():
+        return configured
+    if _NAMESPACE_FILE.exists():
+        return _NAMESPACE_FILE.read_text().strip()
+    return DEFAULT_SYSTEM_NAMESPACE
+
+
+def now_rfc3339() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def core(api: client.ApiClient) -> Any:
+    """CoreV1Api typed loosely: its methods take plain dict bodies at runtime."""
+    return client.CoreV1Api(api)
+
+
+def _plain(api: client.ApiClient, obj: Any) -> dict[str, Any]:
+    """A client model as the JSON dict the API server sent."""
+    plain: dict[str, Any] = api.sanitize_for_serialization(obj)  # type: ignore[no-untyped-call]
+    return plain
+
+
+# -- the signing key ---------------------------------------------------------------------
+
+
+def signing_key(api: client.ApiClient, namespace: str) -> bytes:
+    """The checkpoint key from Secret ``syncline-audit-key`` (key ``key``), created with 32
+    random bytes by whichever writer needs it first (the loser of that race reads it)."""
+    v1 = core(api)
+    for _ in range(3):
+        try:
+            secret = v1.read_namespaced_secret(KEY_SECRET, namespace)
+        except ApiException as err:
+            if err.status != 404:
+                raise SynclineError("AuditKeyUnavailable", detail=f"HTTP {err.status}") from err
+        else:
+            encoded = (secret.data or {}).get("key")
+            if not encoded:
+                raise SynclineError("AuditKeyUnavailable", detail=f"{KEY_SECRET} has no key")
+            return base64.b64decode(encoded)
+        body = {
+            "metadata": {"name": KEY_SECRET, "labels": LABELS},
+            "type": "Opaque",
+            "data": {"key": base64.b64encode(secrets.token_bytes(32)).decode()},
+        }
+        try:
+            v1.create_namespaced_secret(namespace, body)
+        except ApiException as err:
+            if err.status != 409:
+                raise SynclineError("AuditKeyUnavailable", detail=f"HTTP {err.status}") from err
+    raise SynclineError("AuditKeyUnavailable", detail="it keeps disappearing")
+
+
+# -- reading -----------------------------------------------------------------------------
+
+
+def read_files(api: client.ApiClient, namespace: str) -> list[AuditFile]:
+    """Every audit file, oldest first."""
+    listing = core(api).list_namespaced_config_map(namespace, label_selector=f"{FILE_LABEL}=true")
+    files = [from_configmap(_plain(api, item)) for item in listing.items]
+    return sorted(files, key=lambda f: f.index)
+
+
+def read_one(api: client.ApiClient, namespace: str, name: str) -> AuditFile:
+    """One file by name; 2704 when there is none."""
+    try:
+        configmap = core(api).read_namespaced_config_map(name, namespace)
+    except ApiException as err:
+        if err.status == 404:
+            raise SynclineError("AuditFileNotFound", name=name) from err
+        raise
+    data = _plain(api, configmap)
+    if (data["metadata"].get("labels") or {}).get(FILE_LABEL) != "true":
+        raise SynclineError("AuditFileNotFound", name=name)
+    return from_configmap(data)
+
+
+def _get(api: client.ApiClient, namespace: str, index: int) -> AuditFile | None:
+    try:
+        return read_one(api, namespace, file_name(index))
+    except SynclineError:
+        return None
+
+
+_head_hint: dict[str, int] = {}
+"""The newest file index seen per namespace, so an append reads one ConfigMap, not all."""
+
+
+def head(api: client.ApiClient, namespace: str) -> AuditFile:
+    """The file appends go to: the newest, created (first one, or after a seal) if needed."""
+    index = _head_hint.get(namespace)
+    if index is None:
+        files = read_files(api, namespace)
+        index = files[-1].index if files else 1
+    current = _get(api, namespace, index)
+    if current is None:  # no log yet, or the hint is stale (retention deleted that file)
+        _head_hint.pop(namespace, None)
+        files = read_files(api, namespace)
+        current = files[-1] if files else _create(api, namespace, AuditFile(index=1))
+    while current.sealed:
+        following = _get(api, namespace, current.index + 1)
+        if following is None:
+            following = _create(api, namespace, _successor(current))
+        current = following
+    _head_hint[namespace] = current.index
+    return current
+
+
+def _successor(sealed: AuditFile) -> AuditFile:
+    last = sealed.last
+    return AuditFile(index=sealed.index + 1, anchor=Anchor(last.seq, last.hash))
+
+
+def _create(api: client.ApiClient, namespace: str, audit_file: AuditFile) -> AuditFile:
+    """Create ``audit_file``; if another writer created it first, read theirs."""
+    try:
+        created = core(api).create_namespaced_config_map(
+            namespace, to_configmap(audit_file, namespace)
+        )
+    except ApiException as err:
+        if err.status != 409:
+            raise
+        existing = _get(api, namespace, audit_file.index)
+        if existing is None:
+            raise
+        return existing
+    return from_configmap(_plain(api, created))
+
+
+def replace_file(api: client.ApiClient, namespace: str, audit_file: AuditFile) -> bool:
+    """Write ``audit_file`` if nobody changed it since it was read; False on a conflict."""
+    try:
+        core(api).replace_namespaced_config_map(
+            audit_file.name, namespace, to_configmap(audit_file, namespace)
+        )
+    except ApiException as err:
+        if err.status in (409, 404):
+            return False
+        raise
+    return True
+
+
+# -- writing -----------------------------------------------------------------------------
+
+
+def append_record(
+    api: client.ApiClient,
+    namespace: str,
+    key: bytes,
+    build: Callable[[int, str, str], AuditRecord],
+    max_records: int,
+    checkpoint_every: int,
+) -> AuditRecord:
+    """Append the record ``build(seq, prev_hash, time)`` makes, retrying on conflicts.
+
+    A file that becomes full is sealed (with a checkpoint) in the same write.
+    """
+    for attempt in range(APPEND_ATTEMPTS):
+        current = head(api, namespace)
+        last = current.last
+        stamp = now_rfc3339()
+        record: AuditRecord = build(last.seq + 1, last.hash, stamp)
+        full = len(current.records) + 1 >= max_records
+        checkpoint = None
+        if full or record.seq % checkpoint_every == 0:
+            checkpoint = make_checkpoint(key, record, stamp)
+        updated = current.appended(record, checkpoint)
+        if full:
+            updated = replace(updated, sealed=True)
+        if replace_file(api, namespace, updated):
+            return record
+        time.sleep(random.uniform(0, 0.02 * min(attempt + 1, 10)))  # noqa: S311 - jitter
+    raise SynclineError("AuditAppendContended", detail=f"{APPEND_ATTEMPTS} conflicting writes")
+
+
+def seal_head(api: client.ApiClient, namespace: str, key: bytes) -> AuditFile | None:
+    """Seal the newest file (if it has records) and start the next; the sealed file."""
+    for _ in range(APPEND_ATTEMPTS):
+        current = head(api, namespace)
+        if not current.records:
+            return None
+        sealed = current.sealed_with(make_checkpoint(key, current.last, now_rfc3339()))
+        if replace_file(api, namespace, sealed):
+            head(api, namespace)  # creates the successor now, not at the next append
+            return sealed
+    raise SynclineError("AuditAppendContended", detail="the newest file kept changing")
+
+
+def add_checkpoint(api: client.ApiClient, namespace: str, key: bytes) -> Checkpoint | None:
+    """Sign the newest record now (after a good verification), so a later rewrite of
+    anything up to here is caught even before the next periodic checkpoint."""
+    for _ in range(APPEND_ATTEMPTS):
+        current = head(api, namespace)
+        if not current.records:
+            return None
+        last = current.last
+        if any(c.seq == last.seq for c in current.checkpoints):
+            return None
+        checkpoint = make_checkpoint(key, last, now_rfc3339())
+        updated = replace(current, checkpoints=(*current.checkpoints, checkpoint))
+        if replace_file(api, namespace, updated):
+            return checkpoint
+    raise SynclineError("AuditAppendContended", detail="the newest file kept changing")
+
+
+def expired_files(files: list[AuditFile], retention_days: int, now: datetime) -> list[AuditFile]:
+    """Sealed files (never the newest) whose newest record is older than the retention,
+    oldest first, stopping at the first one still kept so the chain stays contiguous."""
+    cutoff = now - timedelta(days=retention_days)
+    expired = []
+    for audit_file in files[:-1]:
+        last = audit_file.records[-1].time if audit_file.records else None
+        if not audit_file.sealed or last is None or _parse_time(last) >= cutoff:
+            break
+        expired.append(audit_file)
+    return expired
+
+
+def _parse_time(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def delete_file(api: client.ApiClient, namespace: str, audit_file: AuditFile) -> None:
+    try:
+        core(api).delete_namespaced_config_map(audit_file.name, namespace)
+    except ApiException as err:
+        if err.status != 404:
+            raise

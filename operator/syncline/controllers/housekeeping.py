@@ -1,0 +1,166 @@
+"""The operator runs Syncline's own periodic work on the built-in schedules.
+
+One loop in its own thread ticks every ``housekeeping_tick_seconds``: it reads the
+schedules ConfigMap (``syncline.housekeeping.store``) on each tick, so a changed cron takes
+effect at the next tick without a restart, and runs each work whose cron fired since the
+previous tick (a missed firing runs once, late, not once per missed minute). Each tick
+also forwards pending audit records to syslog. The operator runs as one replica; a
+second would repeat each work, which is harmless (every work is idempotent) but wasteful.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import kopf
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+
+from syncline import audit
+from syncline.audit.forwarding import forward_pending
+from syncline.audit.verification_events import warn_audit
+from syncline.controllers import kube
+from syncline.controllers.connection import REFRESH_ANNOTATION
+from syncline.controllers.runs import delete_expired_runs
+from syncline.controllers.settings import current
+from syncline.errors import SynclineError
+from syncline.housekeeping import store
+from syncline.housekeeping.schedules import due, effective_crons
+from syncline.observability.metrics import RECORDER
+
+logger = logging.getLogger(__name__)
+GROUP, VERSION = "syncline.dev", "v1alpha1"
+
+
+def _namespaces() -> list[str | None]:
+    """The watched namespaces, or None for all of them."""
+    return list(current().namespaces) or [None]
+
+
+def _list(plural: str) -> list[dict[str, Any]]:
+    custom = kube.custom_api()
+    items: list[dict[str, Any]] = []
+    for namespace in _namespaces():
+        if namespace is None:
+            items += custom.list_cluster_custom_object(GROUP, VERSION, plural)["items"]
+        else:
+            items += custom.list_namespaced_custom_object(GROUP, VERSION, namespace, plural)[
+                "items"
+            ]
+    return items
+
+
+def clean_up_history(_api: client.ApiClient, _namespace: str) -> str:
+    """Every project's finished runs past its spec.history.retentionDays (default 45)."""
+    deleted = 0
+    for project in _list("integrationprojects"):
+        meta, spec = project["metadata"], project.get("spec") or {}
+        days = int((spec.get("history") or {}).get("retentionDays", 45))
+        deleted += len(delete_expired_runs(meta["namespace"], meta["name"], days))
+    return f"deleted {deleted} runs"
+
+
+def recheck_connections(_api: client.ApiClient, _namespace: str) -> str:
+    """Ask the Connection controller to check each Connection again (its refresh
+    annotation), so the check runs where it always does, with its Secret and status."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    connections = _list("connections")
+    for item in connections:
+        meta = item["metadata"]
+        wanted = {REFRESH_ANNOTATION: f"builtin-{stamp}"}
+        kube.annotate(kube.CONNECTION, meta["namespace"], meta["name"], wanted)
+    return f"{len(connections)} connections asked to re-check"
+
+
+def rotate_audit_log(api: client.ApiClient, namespace: str) -> str:
+    deleted = audit.rotate(api, namespace=namespace)
+    return f"rotated; {len(deleted)} files past retention deleted"
+
+
+def verify_audit_log(api: client.ApiClient, namespace: str) -> str:
+    result = audit.verify_and_checkpoint(api, namespace=namespace)
+    error = result.error()
+    if error is not None:
+        RECORDER.audit_failure(error.code)
+        warn_audit(api, namespace, error.name, f"{error} {result.reason}")
+        return f"BROKEN: {result.reason}"
+    return f"intact ({result.records_checked} records)"
+
+
+WORK: dict[str, Callable[[client.ApiClient, str], str]] = {
+    "history-cleanup": clean_up_history,
+    "connection-recheck": recheck_connections,
+    "audit-rotation": rotate_audit_log,
+    "audit-verification": verify_audit_log,
+}
+
+
+class Housekeeper:
+    """The loop; ``tick(now)`` is one pass (tests may call it directly)."""
+
+    def __init__(self, api: client.ApiClient, namespace: str, since: datetime) -> None:
+        self.api, self.namespace, self.since = api, namespace, since
+        self.stopping = threading.Event()
+        self.forwarding_failed = False
+
+    def run(self, interval: float) -> None:
+        while not self.stopping.wait(interval):
+            try:
+                self.tick(datetime.now(UTC))
+            except Exception:  # the loop must outlive any one bad tick
+                logger.exception("housekeeping tick failed")
+
+    def tick(self, now: datetime) -> None:
+        logger.debug("housekeeping tick %s", now.isoformat())
+        stored, _ = store.read(self.api, self.namespace)
+        for name, cron in effective_crons(stored).items():
+            if due(cron, self.since, now):
+                self._run(name, now)
+        self.since = now
+        self._forward()
+
+    def _run(self, name: str, now: datetime) -> None:
+        try:
+            outcome, result = WORK[name](self.api, self.namespace), "Success"
+        except (SynclineError, ApiException, OSError) as err:
+            outcome, result = f"failed: {type(err).__name__}", "Failure"
+            why = str(err) if isinstance(err, SynclineError) else getattr(err, "status", "")
+            logger.warning("built-in work %s failed: %s %s", name, type(err).__name__, why)
+        logger.info("built-in work %s ran: %s", name, outcome)
+        RECORDER.builtin_work(name, result)
+        stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+        try:
+            store.patch(self.api, self.namespace, {}, {f"{store.LAST_RUN_PREFIX}{name}": stamp})
+        except ApiException as err:
+            logger.warning("last run of %s not noted: HTTP %s", name, err.status)
+
+    def _forward(self) -> None:
+        result = forward_pending(self.api, namespace=self.namespace)
+        if result.error is not None and not self.forwarding_failed:
+            RECORDER.audit_failure(result.error.code)
+            warn_audit(self.api, self.namespace, "SyslogForwardingFailed", str(result.error))
+        self.forwarding_failed = result.error is not None
+
+
+_running: list[Housekeeper] = []
+
+
+@kopf.on.startup()
+def start_housekeeping(**_: Any) -> None:
+    """Start the loop; its first tick only looks forward (nothing runs at startup)."""
+    api = kube.api_client()
+    keeper = Housekeeper(api, audit.system_namespace(), datetime.now(UTC))
+    interval = current().housekeeping_tick_seconds
+    threading.Thread(target=keeper.run, args=(interval,), name="housekeeping", daemon=True).start()
+    _running.append(keeper)
+
+
+@kopf.on.cleanup()
+def stop_housekeeping(**_: Any) -> None:
+    for keeper in _running:
+        keeper.stopping.set()
+    _running.clear()
