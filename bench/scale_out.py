@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import data
+from bench.run import server_cpu
 from syncline.devcluster.databases import PostgresServer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -79,8 +80,10 @@ def pod(config: dict[str, Any], index: int, pods: int) -> dict[str, Any]:
 
 
 def load(config: dict[str, Any], pods: int) -> dict[str, Any]:
-    """Load the empty target with ``pods`` processes at once; wall time of the slowest."""
+    """Load the empty target with ``pods`` processes at once: wall time of the slowest,
+    and the CPU seconds the pods and the database server spent."""
     data.create_target(config["dsn"], "dst")
+    server_before = server_cpu(Path(config["data_dir"]))
     started = time.perf_counter()
     procs = [
         subprocess.Popen(
@@ -92,14 +95,27 @@ def load(config: dict[str, Any], pods: int) -> dict[str, Any]:
         )
         for i in range(pods)
     ]
-    outputs = [json.loads(p.communicate()[0].splitlines()[-1]) for p in procs]
+    outputs, engine_cpu = [], 0.0
+    for p in procs:
+        out = p.stdout.read() if p.stdout else ""
+        _, status, usage = os.wait4(p.pid, 0)
+        p.returncode = os.waitstatus_to_exitcode(status)
+        engine_cpu += usage.ru_utime + usage.ru_stime
+        outputs.append(json.loads(out.splitlines()[-1]))
     wall = time.perf_counter() - started
+    database_cpu = server_cpu(Path(config["data_dir"])) - server_before
     if any(p.returncode for p in procs):
         raise SystemExit(f"a pod of {pods} failed")
     read = sum(o["read"] for o in outputs)
     if read != config["rows"] or data.content_hash(config["dsn"], "dst") != config["hash"]:
         raise SystemExit(f"{pods} pods: read {read}, content differs from the source")
-    return {"pods": pods, "wall": wall, "read": read}
+    return {
+        "pods": pods,
+        "wall": wall,
+        "read": read,
+        "cpu_engine": engine_cpu,
+        "cpu_database": database_cpu,
+    }
 
 
 def main() -> None:
@@ -128,6 +144,7 @@ def main() -> None:
                 "rows": args.rows,
                 "dsn": access.dsn,
                 "hash": data.content_hash(access.dsn, "src"),
+                "data_dir": str(server.data_dir),
             }
             for rep in range(args.repeat):
                 for pods in counts:
@@ -146,7 +163,13 @@ def main() -> None:
     args.out.write_text(json.dumps(summary, indent=1))
     for n in counts:
         ratio = medians[counts[0]] / medians[n]
-        print(f"{n} pods: {medians[n]:.2f} s median, {ratio:.2f}x against {counts[0]}")
+        mine = [r for r in runs if r["pods"] == n]
+        engine = statistics.median(r["cpu_engine"] for r in mine)
+        database = statistics.median(r["cpu_database"] for r in mine)
+        print(
+            f"{n} pods: {medians[n]:.2f} s median, {ratio:.2f}x against {counts[0]}; "
+            f"CPU engine {engine:.1f} s + database {database:.1f} s"
+        )
 
 
 if __name__ == "__main__":

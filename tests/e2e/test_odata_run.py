@@ -1,4 +1,4 @@
-"""PostgreSQL → OData (CAP) in the real cluster: engine pods reach a CAP server on this
+"""PostgreSQL → OData (CAP) and back in the real cluster: engine pods reach a CAP server on this
 machine through the node's address, authenticate with a bearer token from a Secret,
 and upsert through $batch; the re-run sends no write request."""
 
@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import ROWS, World
+from tests.e2e.conftest import ROWS, World, table_hash
 from tests.e2e.test_runs import _run_to_end
 from tests.fixtures.cluster import ControlPlane
 from tests.fixtures.odata import ODataServer, start_odata_server, stop_odata_server
@@ -72,3 +72,23 @@ def test_postgres_to_odata_runs_in_the_cluster_and_reruns_without_writes(
     second = _run_to_end(world, "to-cap", timeout=180)
     assert (second["result"], second["unchanged"], second["upserts"]) == ("Completed", ROWS, 0)
     assert cap_items.write_requests() == 0
+
+    # And back: OData (CAP) → PostgreSQL in the cluster, paged through @odata.nextLink.
+    back = [
+        {"name": "cap", "connectionRef": {"name": "cap"}},
+        {"name": "dst", "connectionRef": {"name": "dst"}},
+    ]
+    cluster.create("connectionsets", "from-cap", {"connections": back}, "ConnectionSet")
+    pull: dict[str, Any] = {
+        "name": "items",
+        "source": {"connection": "cap", "entity": "items"},
+        "destination": {"connection": "dst", "entity": "items", "keys": ["id"]},
+    }
+    spec = {"connectionSetRef": {"name": "from-cap"}, "tasks": [pull]}
+    cluster.create("integrationprojects", "from-cap", spec, "IntegrationProject")
+    cluster.wait_ready("integrationprojects", "from-cap", timeout=90)
+    pulled = _run_to_end(world, "from-cap", timeout=180)
+    assert (pulled["result"], pulled["read"], pulled["inserted"]) == ("Completed", ROWS, ROWS)
+    assert table_hash(world.destination, "items") == table_hash(world.source, "items")
+    again = _run_to_end(world, "from-cap", timeout=180)
+    assert (again["result"], again["unchanged"], again["upserts"]) == ("Completed", ROWS, 0)

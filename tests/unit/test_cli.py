@@ -52,7 +52,7 @@ def test_run_now_full_refresh_asks_for_one(monkeypatch: pytest.MonkeyPatch) -> N
         asked.append(kwargs)
         return manual.StartedRun(job="crm-manual-1", run="crm-manual-1")
 
-    monkeypatch.setattr(runs, "_context", lambda namespace: (None, "team-a"))
+    monkeypatch.setattr(runs, "kube_context", lambda namespace: (None, "team-a"))
     monkeypatch.setattr(manual, "start_run", start_run)
     out = CliRunner().invoke(runs.run_now, ["crm", "--full-refresh"])
     assert out.exit_code == 0, out.output
