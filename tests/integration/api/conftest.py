@@ -63,8 +63,10 @@ def kubectl(kubeconfig: Path, *args: str, stdin: str | None = None) -> str:
 
 
 def apply_api_rbac(kubeconfig: Path) -> None:
-    """The namespace and the API's ServiceAccount and RBAC, exactly as manifests/ has them."""
+    """The namespace and the API's ServiceAccount and RBAC, exactly as manifests/ (the
+    base) and manifests/api (the API's optional install) have them."""
     rendered = kubectl(kubeconfig, "kustomize", str(repo_root() / "manifests"))
+    rendered += "\n---\n" + kubectl(kubeconfig, "kustomize", str(repo_root() / "manifests" / "api"))
     wanted = [
         d
         for d in yaml.safe_load_all(rendered)

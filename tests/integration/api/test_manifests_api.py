@@ -27,7 +27,7 @@ def can_i(kubeconfig: Path, *args: str) -> bool:
 
 def test_the_api_deployment_is_valid_under_the_restricted_profile(kubeconfig_path: Path) -> None:
     apply_api_rbac(kubeconfig_path)
-    rendered = kubectl(kubeconfig_path, "kustomize", str(repo_root() / "manifests"))
+    rendered = kubectl(kubeconfig_path, "kustomize", str(repo_root() / "manifests" / "api"))
     docs = [
         d
         for d in yaml.safe_load_all(rendered)
