@@ -61,13 +61,12 @@ class KeyRange:
     def mask(self, batch: pa.RecordBatch) -> pa.Array:
         """Which rows of ``batch`` fall in the range (a null key falls in the first)."""
         values = batch.column(self.key)
-        keep = pc.is_valid(values) if self.low is not None else pa.scalar(True)
+        keep = pa.array([True] * batch.num_rows, pa.bool_())
         if self.low is not None:
-            keep = pc.and_(keep, pc.greater_equal(values, self.low))
+            keep = pc.and_(keep, pc.fill_null(pc.greater_equal(values, self.low), False))
         if self.high is not None:
-            keep = pc.and_kleene(keep, pc.fill_null(pc.less(values, self.high), True))
-        if isinstance(keep, pa.Scalar):
-            return pa.array([keep.as_py()] * batch.num_rows, pa.bool_())
+            below = pc.fill_null(pc.less(values, self.high), self.low is None)
+            keep = pc.and_(keep, below)
         return keep
 
     def filter(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:

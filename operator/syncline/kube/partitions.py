@@ -25,6 +25,7 @@ from syncline.api.run import (
     IntegrationRunStatus,
     PartitionResult,
     Partitions,
+    RunCounts,
     RunResult,
     TaskResult,
 )
@@ -45,7 +46,8 @@ from syncline.kube.runrecord import PLURAL, RunRecord, now
 from syncline.redaction import Redactor
 
 log = logging.getLogger("syncline.engine.partitions")
-COUNT_FIELDS = ("read", "inserted", "updated", "unchanged", "filtered", "failed", "upserts")
+COUNT_FIELDS = tuple(RunCounts.model_fields)
+"""Every count a range reports and the run sums (RunCounts is their one definition)."""
 
 
 class PartitionedRun:
