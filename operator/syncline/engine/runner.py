@@ -44,15 +44,18 @@ from functools import partial
 import pyarrow as pa
 
 from syncline.api.run import RunResult
+from syncline.engine.connectors.base import MergeCounts
 from syncline.engine.guardrails import check_task
 from syncline.engine.partitions import KeyRange
 from syncline.engine.plan_task import TaskInvalidError, TaskPlan, prepare_task
 from syncline.engine.project import ResolvedProject
+from syncline.engine.rejects import Reject
 from syncline.engine.report import Counts, RunReport, TaskReport
 from syncline.engine.transform.mapping import dedupe_last_wins, map_batch
 from syncline.engine.transform.sql import SqlStep
 from syncline.engine.validation import scale_out_errors
 from syncline.engine.watermark import WatermarkTracker
+from syncline.engine.write_behind import WriteBehind
 from syncline.engine.writer import BatchWrite, write_batch
 from syncline.errors import SynclineError
 
@@ -240,30 +243,45 @@ def _move_batches(plan: TaskPlan, tr: TaskReport, moving: Moving) -> int:
     commits_watermark = moving.partition is None
     duplicates = 0
     scope = project.watermark_scope(plan.task)
-    for batch, mark in shaped:
-        mapped, rejects = map_batch(batch, plan.mapping)
-        mapped, dropped = dedupe_last_wins(mapped, plan.keys)
-        tr.counts.filtered += dropped
-        duplicates += dropped
-        if on_batch:
-            on_batch(plan, tr, mapped)
-        job = BatchWrite(
-            tr.name,
-            plan.destination_entity,
-            plan.keys,
-            mapped,
-            rejects,
-            (scope, mark) if mark is not None and commits_watermark else None,
-        )
-        counts, all_rejects = write_batch(plan.sink, job)
+
+    def committed(job: BatchWrite, done: tuple[MergeCounts, list[Reject]]) -> None:
+        counts, all_rejects = done
         tr.counts.inserted += counts.inserted
         tr.counts.updated += counts.updated
         tr.counts.unchanged += counts.unchanged
         tr.counts.failed += len(all_rejects)
         tr.record_row_errors(all_rejects)
-        tr.watermark = mark or tr.watermark
+        tr.watermark = job.reached or tr.watermark
         if on_progress:
             on_progress(report)
+
+    with WriteBehind(partial(write_batch, plan.sink)) as writer:
+        try:
+            for batch, mark in shaped:
+                mapped, rejects = map_batch(batch, plan.mapping)
+                mapped, dropped = dedupe_last_wins(mapped, plan.keys)
+                tr.counts.filtered += dropped
+                duplicates += dropped
+                if on_batch:
+                    on_batch(plan, tr, mapped)
+                plan.sink.prepare(plan.destination_entity, mapped)
+                job = BatchWrite(
+                    tr.name,
+                    plan.destination_entity,
+                    plan.keys,
+                    mapped,
+                    rejects,
+                    (scope, mark) if mark is not None and commits_watermark else None,
+                    mark,
+                )
+                for done in writer.submit(job):
+                    committed(*done)
+            for done in writer.drain():
+                committed(*done)
+        except BaseException:
+            for done in writer.settle():
+                committed(*done)
+            raise
     return duplicates
 
 

@@ -51,6 +51,9 @@ class BatchWrite:
     batch: pa.RecordBatch
     rejects: list[Reject]
     watermark: tuple[str, str] | None = None
+    reached: str | None = None
+    """The watermark the batch reaches: reported even where it is not committed (one
+    pod of a split task commits none)."""
 
 
 def write_batch(sink: Sink, job: BatchWrite) -> tuple[MergeCounts, list[Reject]]:

