@@ -46,7 +46,7 @@ def test_the_reader_returns_what_psycopg_returns_in_large_chunks(
         chunks = list(copy_out(conn, sql.SQL(statement)))
     assert b"".join(chunks) == _psycopg_copy(conn, statement)
     assert len(chunks) < 200_000 / 100  # rows joined, not one chunk per row
-    assert max(len(c) for c in chunks) >= CHUNK_BYTES // 2
+    assert max(len(c) for c in chunks) <= CHUNK_BYTES + 100
     assert all(c.endswith(b"\n") for c in chunks)  # whole rows only
     assert conn.execute("SELECT 1").fetchone() == (1,)
 

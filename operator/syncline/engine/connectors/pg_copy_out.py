@@ -1,12 +1,15 @@
-"""``COPY … TO STDOUT`` read at libpq level, in chunks of about a mebibyte.
+"""``COPY … TO STDOUT`` read at libpq level, in chunks of every row already received.
 
 PostgreSQL sends one protocol message per row. psycopg's ``Copy.read`` hands over one
 message per call through a generator and its wait loop: about ten Python steps per row,
 all holding the GIL. Profiling a 1M-row read (issue 14) found them at a fifth of the
 process's samples, in the thread the writer needs the GIL from. Here a tight loop takes
 every message libpq has already received (``PQgetCopyData`` in async mode, through
-psycopg's documented ``psycopg.pq`` wrapper), joins them, and only waits — with the GIL
-released, in ``select`` — when libpq has nothing buffered.
+psycopg's documented ``psycopg.pq`` wrapper), joins them (up to ``CHUNK_BYTES``) and
+hands them on; it waits — with the GIL released, in ``select`` — only when libpq has
+nothing buffered and nothing is left to hand on. Waiting for a full chunk instead was
+measured worse (4.5 against 3.3 client CPU-s per 1M rows): the reader then wakes for
+every network packet, where handing on lets rows pile up while Arrow parses.
 
 The protocol steps are the ones libpq documents for an asynchronous COPY OUT: send the
 statement, take the COPY_OUT result, read data until ``-1``, then read the final
@@ -25,7 +28,7 @@ from psycopg import pq, sql
 from psycopg.errors import error_from_result
 
 CHUNK_BYTES = 1 << 20
-"""Bytes joined before a chunk is handed on (Arrow parses blocks of a few MiB)."""
+"""At most this many bytes are joined into one chunk (Arrow parses blocks of a few MiB)."""
 
 
 def copy_out(
@@ -60,7 +63,10 @@ def _chunks(pgconn: pq.abc.PGconn) -> Iterator[bytes]:
             if size >= CHUNK_BYTES:
                 yield b"".join(parts)
                 parts, size = [], 0
-        elif nbytes == 0:  # nothing buffered: wait (the reader wants a whole block anyway)
+        elif nbytes == 0:  # nothing buffered: hand on what there is, then wait
+            if parts:
+                yield b"".join(parts)
+                parts, size = [], 0
             _wait(pgconn, readable=True)
             pgconn.consume_input()
         else:  # -1: the COPY ended (-2 raises in the wrapper)
