@@ -134,6 +134,7 @@ class Operator:
             "KUBECONFIG": str(kubeconfig),
             "SYNCLINE_ENGINE_IMAGE": "syncline:bench",
             "SYNCLINE_METRICS_ADDRESS": "",
+            "MALLOC_ARENA_MAX": "2",  # as the operator's Deployment sets it
         }
         entry = str(Path(sys.executable).with_name("syncline"))
         with log.open("ab") as out:

@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.phases --rows 300000            # binary stage load
     .venv/bin/python -m bench.phases --rows 300000 --csv-stage # the CSV stage load
+    .venv/bin/python -m bench.phases --rows 300000 --sequential # no write-behind
 
 Runs the benchmark's initial, re-sync and change scenarios in this process and times
 the source read (COPY out + Arrow parse), the stage encoding, the stage load (COPY in)
@@ -27,6 +28,7 @@ from bench import data
 from bench.run import server_cpu
 from bench.tools import run_syncline
 from syncline.devcluster.databases import PostgresServer
+from syncline.engine import write_behind
 from syncline.engine.connectors import pg_binary
 from syncline.engine.connectors.postgres import PostgresConnector
 
@@ -78,7 +80,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=300_000)
     parser.add_argument("--csv-stage", action="store_true")
+    parser.add_argument(
+        "--sequential",
+        action="store_true",
+        help="write each batch before reading the next (no write-behind), for an A/B",
+    )
     args = parser.parse_args()
+    if args.sequential:
+        write_behind.PENDING_LIMIT = 0
     instrument(args.csv_stage)
     base = Path(tempfile.mkdtemp(prefix="syncline-phases-"))
     os.chmod(base, 0o755)

@@ -2,7 +2,8 @@
 
 Public API (the REST API, the CLI and the operator call only these):
 
-- :func:`append` one record (details are scrubbed of secret values first);
+- :func:`append` one record (details are scrubbed of secret values first), or
+  :func:`append_many` several in order, in one write where they fit;
 - :func:`list_files`, :func:`read_file`: the log files with their integrity data;
 - :func:`verify`: the whole chain, naming the first altered, removed or reordered record
   or the first checkpoint with a bad signature;
@@ -16,7 +17,8 @@ Design and threat model: docs/audit.md.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,7 +38,7 @@ from syncline.audit.state import (
 )
 from syncline.audit.store import (
     add_checkpoint,
-    append_record,
+    append_records,
     core,
     delete_file,
     expired_files,
@@ -52,9 +54,11 @@ __all__ = [
     "AuditConfig",
     "AuditFile",
     "AuditRecord",
+    "Entry",
     "SyslogTarget",
     "VerifyResult",
     "append",
+    "append_many",
     "get_config",
     "list_files",
     "read_file",
@@ -65,6 +69,19 @@ __all__ = [
 ]
 
 SUCCESS = "Success"
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One record still to be appended: what :func:`append` takes, for :func:`append_many`."""
+
+    actor: str
+    action: str
+    target: str
+    result: str = SUCCESS
+    details: Mapping[str, Any] | None = None
+    secrets: tuple[str, ...] = field(default=(), repr=False)
+    """Values to mask wherever they appear in ``details`` (never shown in a repr)."""
 
 
 def append(
@@ -85,24 +102,47 @@ def append(
     secret value in ``secrets`` is masked wherever it appears (``syncline.redaction``).
     Raises 2706 when other writers kept winning for a long time, 2707 without a key.
     """
+    entry = Entry(actor, action, target, result, details, tuple(secrets))
+    return append_many(api, [entry], namespace=namespace)[0]
+
+
+def append_many(
+    api: client.ApiClient, entries: Sequence[Entry], *, namespace: str | None = None
+) -> list[AuditRecord]:
+    """Append ``entries`` in order, consecutively, in one ConfigMap write where they fit.
+
+    For a writer with many records at once (the operator creating a thousand CronJobs):
+    one configuration read, one key read and one write per batch instead of per record.
+    Scrubbing, errors and the chain are :func:`append`'s; when it raises, none of the
+    records not yet returned may be assumed written (a sealed file's chunk may be).
+    """
+    if not entries:
+        return []
     ns = system_namespace(namespace)
     config = get_config(api, namespace=ns)
     key = signing_key(api, ns)
-    clean = scrub_details(details or {}, secrets)
+    builds = [_builder(entry) for entry in entries]
+    return append_records(
+        api, ns, key, builds, config.max_records_per_file, config.checkpoint_every
+    )
+
+
+def _builder(entry: Entry) -> Callable[[int, str, str], AuditRecord]:
+    clean = scrub_details(entry.details or {}, entry.secrets)
 
     def build(seq: int, prev_hash: str, time: str) -> AuditRecord:
         return build_record(
             seq=seq,
             prev_hash=prev_hash,
             time=time,
-            actor=actor,
-            action=action,
-            target=target,
-            result=result,
+            actor=entry.actor,
+            action=entry.action,
+            target=entry.target,
+            result=entry.result,
             details=clean,
         )
 
-    return append_record(api, ns, key, build, config.max_records_per_file, config.checkpoint_every)
+    return build
 
 
 def list_files(api: client.ApiClient, *, namespace: str | None = None) -> list[dict[str, Any]]:

@@ -1,9 +1,10 @@
 """The audit log in the cluster: files as ConfigMaps, appended under optimistic concurrency.
 
-Two writers (the operator and the REST API) append at once. Every append reads the newest
-file, adds one record linked to its last one and replaces the ConfigMap carrying the
-resourceVersion it read: if the other writer got in first the API server answers 409 and
-we read again, so two records can never claim the same predecessor (no fork). Sealing a
+Two writers (the operator and the REST API) append at once. Every append takes the newest
+file (as this process last wrote or read it), adds its records linked to its last one and
+replaces the ConfigMap carrying that resourceVersion: if the other writer got in first the
+API server answers 409 and we read again, so two records can never claim the same
+predecessor (no fork). Sealing a
 full file is such a write too, and the next file is created with an anchor derived only
 from the sealed file, so two writers racing to create it create the same thing.
 """
@@ -16,7 +17,7 @@ import os
 import random
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -135,10 +136,29 @@ def _get(api: client.ApiClient, namespace: str, index: int) -> AuditFile | None:
 
 _head_hint: dict[str, int] = {}
 """The newest file index seen per namespace, so an append reads one ConfigMap, not all."""
+_latest: dict[tuple[str, str], AuditFile] = {}
+"""Per (API server, namespace): the newest file as this process last wrote or read it.
+
+Appends start from it instead of reading the ConfigMap again: the write carries its
+resourceVersion, so if anyone else (the other writer, an edit, retention) changed the
+file meanwhile the API server answers 409 and the append reads the file afresh. A stale
+copy therefore costs one refused write, never a fork."""
+
+
+def _cache_key(api: client.ApiClient, namespace: str) -> tuple[str, str]:
+    return (str(getattr(api.configuration, "host", "")), namespace)
+
+
+def forget_latest(api: client.ApiClient, namespace: str) -> None:
+    """Drop the cached newest file (after a conflict: the next append reads it)."""
+    _latest.pop(_cache_key(api, namespace), None)
 
 
 def head(api: client.ApiClient, namespace: str) -> AuditFile:
     """The file appends go to: the newest, created (first one, or after a seal) if needed."""
+    cached = _latest.get(_cache_key(api, namespace))
+    if cached is not None and not cached.sealed:
+        return cached
     index = _head_hint.get(namespace)
     if index is None:
         files = read_files(api, namespace)
@@ -154,6 +174,7 @@ def head(api: client.ApiClient, namespace: str) -> AuditFile:
             following = _create(api, namespace, _successor(current))
         current = following
     _head_hint[namespace] = current.index
+    _latest[_cache_key(api, namespace)] = current
     return current
 
 
@@ -179,26 +200,40 @@ def _create(api: client.ApiClient, namespace: str, audit_file: AuditFile) -> Aud
 
 
 def replace_file(api: client.ApiClient, namespace: str, audit_file: AuditFile) -> bool:
-    """Write ``audit_file`` if nobody changed it since it was read; False on a conflict."""
+    """Write ``audit_file`` if nobody changed it since it was read; False on a conflict.
+
+    The written file (with its new resourceVersion) becomes the cached newest one; a
+    conflict forgets the cache, so the retry reads what the other writer wrote."""
     try:
-        core(api).replace_namespaced_config_map(
+        written = core(api).replace_namespaced_config_map(
             audit_file.name, namespace, to_configmap(audit_file, namespace)
         )
     except ApiException as err:
+        forget_latest(api, namespace)
         if err.status in (409, 404):
             return False
         raise
+    version = getattr(getattr(written, "metadata", None), "resource_version", None)
+    if version:
+        _latest[_cache_key(api, namespace)] = replace(audit_file, resource_version=version)
+    else:
+        forget_latest(api, namespace)
     return True
 
 
 # -- writing -----------------------------------------------------------------------------
 
 
+Build = Callable[[int, str, str], AuditRecord]
+"""Makes a record from its ``(seq, prev_hash, time)``: where it lands is known only at
+the write, since another writer may have appended first."""
+
+
 def append_record(
     api: client.ApiClient,
     namespace: str,
     key: bytes,
-    build: Callable[[int, str, str], AuditRecord],
+    build: Build,
     max_records: int,
     checkpoint_every: int,
 ) -> AuditRecord:
@@ -206,22 +241,69 @@ def append_record(
 
     A file that becomes full is sealed (with a checkpoint) in the same write.
     """
-    for attempt in range(APPEND_ATTEMPTS):
+    return append_records(api, namespace, key, [build], max_records, checkpoint_every)[0]
+
+
+def append_records(
+    api: client.ApiClient,
+    namespace: str,
+    key: bytes,
+    builds: Sequence[Build],
+    max_records: int,
+    checkpoint_every: int,
+) -> list[AuditRecord]:
+    """Append one record per ``builds`` entry, in that order, in as few writes as the file
+    size allows (one, unless a file fills up and is sealed on the way).
+
+    Each write is a whole chunk or nothing: on a conflict the chunk is built again on
+    top of what the other writer appended, so the records stay contiguous and in order
+    within this batch, and every record of the batch is either written or reported by
+    the exception (2706), never silently dropped.
+    """
+    written: list[AuditRecord] = []
+    attempt = 0
+    while len(written) < len(builds):
         current = head(api, namespace)
-        last = current.last
+        room = max(max_records - len(current.records), 1)
+        chunk = builds[len(written) : len(written) + room]
+        updated, records = _with_records(current, key, chunk, max_records, checkpoint_every)
+        if replace_file(api, namespace, updated):
+            written += records
+            attempt = 0
+            continue
+        attempt += 1
+        if attempt >= APPEND_ATTEMPTS:
+            raise SynclineError(
+                "AuditAppendContended", detail=f"{APPEND_ATTEMPTS} conflicting writes"
+            )
+        time.sleep(random.uniform(0, 0.02 * min(attempt, 10)))  # noqa: S311 - jitter
+    return written
+
+
+def _with_records(
+    current: AuditFile,
+    key: bytes,
+    builds: Sequence[Build],
+    max_records: int,
+    checkpoint_every: int,
+) -> tuple[AuditFile, list[AuditRecord]]:
+    """``current`` with the records appended, checkpointed every ``checkpoint_every``
+    seqs and sealed (with a checkpoint on its last record) when it is full."""
+    updated, records = current, []
+    for build in builds:
+        last = updated.last
         stamp = now_rfc3339()
-        record: AuditRecord = build(last.seq + 1, last.hash, stamp)
-        full = len(current.records) + 1 >= max_records
+        record = build(last.seq + 1, last.hash, stamp)
+        full = len(updated.records) + 1 >= max_records
         checkpoint = None
         if full or record.seq % checkpoint_every == 0:
             checkpoint = make_checkpoint(key, record, stamp)
-        updated = current.appended(record, checkpoint)
+        updated = updated.appended(record, checkpoint)
+        records.append(record)
         if full:
             updated = replace(updated, sealed=True)
-        if replace_file(api, namespace, updated):
-            return record
-        time.sleep(random.uniform(0, 0.02 * min(attempt + 1, 10)))  # noqa: S311 - jitter
-    raise SynclineError("AuditAppendContended", detail=f"{APPEND_ATTEMPTS} conflicting writes")
+            break
+    return updated, records
 
 
 def seal_head(api: client.ApiClient, namespace: str, key: bytes) -> AuditFile | None:

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import hashlib
-import json
 import logging
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -23,12 +21,13 @@ from pydantic import ValidationError
 
 from syncline.api.base import GROUP, VERSION
 from syncline.api.connection import MAX_ENTITIES, ConnectionSpec, Entity, required_secret_keys
-from syncline.controllers import kube
+from syncline.controllers import kube, watched
 from syncline.controllers.dependencies import request_reconcile, users_of_connection
 from syncline.controllers.publish import publish
 from syncline.controllers.settings import current
 from syncline.controllers.single_flight import SingleFlight, probe_key
 from syncline.controllers.status import Verdict, failed, ready_condition, succeeded
+from syncline.controllers.watched import outcome_digest
 from syncline.engine.catalog import check_connection, describe_entity, discover_entities
 from syncline.errors import SynclineError
 from syncline.observability.metrics import timed
@@ -182,13 +181,6 @@ def reconcile_connection(body: Mapping[str, Any], indexes: Mapping[str, Any]) ->
             )
 
 
-def outcome_digest(conditions: Any, entities: Any) -> str:
-    """A short fingerprint of what users of a Connection depend on: Ready and the catalog."""
-    ready = ready_condition(conditions or [])
-    state = {"ready": (ready or {}).get("status"), "entities": entities or []}
-    return hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest()[:12]
-
-
 def _first_problem(err: ValidationError) -> str:
     first = err.errors()[0]
     location = ".".join(str(p) for p in first.get("loc", ()))
@@ -220,6 +212,7 @@ async def connection_event(event: kopf.RawEvent, body: kopf.Body, **kwargs: Any)
     """A deleted Connection: the sets and projects using it must stop claiming Ready.
 
     Async: every Connection event passes here; only a deletion has work (in a thread)."""
+    watched.observe(kube.CONNECTION.kind, event, body)
     if event.get("type") == "DELETED":
         await asyncio.to_thread(_connection_deleted, body, kwargs)
 

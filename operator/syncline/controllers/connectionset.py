@@ -11,9 +11,13 @@ from pydantic import ValidationError
 
 from syncline.api.base import GROUP, VERSION
 from syncline.api.connectionset import ConnectionSetSpec
-from syncline.controllers import kube
+from syncline.controllers import kube, watched
 from syncline.controllers.catalogs import Catalog
-from syncline.controllers.dependencies import UPSTREAM_ANNOTATION, request_reconcile
+from syncline.controllers.dependencies import (
+    SET_ANNOTATION,
+    UPSTREAM_ANNOTATION,
+    request_reconcile,
+)
 from syncline.controllers.publish import publish
 from syncline.controllers.status import Verdict, failed, is_ready, ready_condition, succeeded
 from syncline.errors import SynclineError
@@ -160,7 +164,8 @@ def member_change(body: Mapping[str, Any]) -> str:
 def notify_projects(namespace: str, name: str, indexes: Mapping[str, Any], what: str) -> None:
     """Projects using this set re-check it."""
     for project in sorted(set(indexes["projects_by_set"].get((namespace, name), []))):
-        request_reconcile(kube.PROJECT, namespace, project, f"ConnectionSet/{name}@{what}")
+        cause = f"ConnectionSet/{name}@{what}"
+        request_reconcile(kube.PROJECT, namespace, project, cause, SET_ANNOTATION)
 
 
 @kopf.on.resume(GROUP, VERSION, "connectionsets", backoff=5)
@@ -176,6 +181,7 @@ async def connection_set_event(event: kopf.RawEvent, body: kopf.Body, **kwargs: 
     """A deleted set: its projects must stop claiming Ready (and stop running).
 
     Async: every set event passes here; only a deletion has work (in a thread)."""
+    watched.observe(kube.CONNECTION_SET.kind, event, body)
     if event.get("type") == "DELETED":
         meta = body["metadata"]
         cause = f"deleted:{meta.get('uid')}"

@@ -24,6 +24,10 @@ from syncline.controllers import kube
 logger = logging.getLogger(__name__)
 
 UPSTREAM_ANNOTATION = f"{GROUP}/upstream-change"
+SET_ANNOTATION = f"{GROUP}/upstream-set"
+"""A project's set writes here, not to :data:`UPSTREAM_ANNOTATION`: so the latest thing the
+set said is still there after other nudges (quota, CronJob), and a reconcile can tell
+whether the watch has already shown it that state (controllers/watched.py)."""
 
 
 @kopf.index(GROUP, VERSION, "connectionsets")
@@ -79,10 +83,16 @@ def quota_rank(index: Any, namespace: str, me: tuple[str, str]) -> int:
     return sum(1 for other in others if other < me)
 
 
-def request_reconcile(kind: kube.Kind, namespace: str | None, name: str, cause: str) -> None:
+def request_reconcile(
+    kind: kube.Kind,
+    namespace: str | None,
+    name: str,
+    cause: str,
+    annotation: str = UPSTREAM_ANNOTATION,
+) -> None:
     """Make kopf reconcile ``name`` again because ``cause`` changed upstream."""
     logger.debug("requesting reconcile of %s %s/%s: %s", kind.kind, namespace, name, cause)
-    kube.annotate(kind, namespace, name, {UPSTREAM_ANNOTATION: cause[:250]})
+    kube.annotate(kind, namespace, name, {annotation: cause[:250]})
 
 
 def users_of_connection(

@@ -22,6 +22,9 @@ logger = logging.getLogger(__name__)
 
 _lock = threading.Lock()
 _desired: dict[tuple[str, str], dict[str, Any]] = {}
+_live: dict[tuple[str, str], tuple[str, str]] = {}
+"""(namespace, CronJob) -> (its uid, its controller's uid), as the watch last showed it:
+lets a reconcile skip reading a CronJob it already owns (see :func:`live_owned`)."""
 
 
 def remember(manifest: dict[str, Any]) -> None:
@@ -38,6 +41,28 @@ def forget(namespace: str, name: str) -> None:
 def desired(namespace: str, name: str) -> dict[str, Any] | None:
     with _lock:
         return _desired.get((namespace, name))
+
+
+def live_owned(namespace: str, name: str, owner_uid: str) -> str | None:
+    """The uid of the CronJob if the watch last showed it controlled by ``owner_uid``.
+
+    A watch can lag: the CronJob may have been deleted since. A caller that applies it
+    anyway compares this uid with the applied object's to notice a re-creation; for any
+    other answer (not seen, someone else's) it reads the CronJob itself."""
+    with _lock:
+        seen = _live.get((namespace, name))
+    return seen[0] if seen is not None and seen[1] == owner_uid else None
+
+
+def _observe(event: kopf.RawEvent, meta: Any) -> None:
+    key = (meta["namespace"], meta["name"])
+    with _lock:
+        if event.get("type") == "DELETED":
+            _live.pop(key, None)
+            return
+        refs = meta.get("ownerReferences") or []
+        owner = next((str(r.get("uid")) for r in refs if r.get("controller")), "")
+        _live[key] = (str(meta.get("uid") or ""), owner)
 
 
 def is_subset(wanted: Any, actual: Any) -> bool:
@@ -76,6 +101,7 @@ async def cronjob_event(event: kopf.RawEvent, body: kopf.Body, **_: Any) -> None
     Async: the comparison is in memory; only a write goes to a thread."""
     meta = body["metadata"]
     namespace, name = meta["namespace"], meta["name"]
+    _observe(event, meta)
     project = (meta.get("annotations") or {}).get(PROJECT_NAME_ANNOTATION)
     if not project:
         return

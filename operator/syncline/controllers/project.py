@@ -26,7 +26,7 @@ from pydantic import ValidationError
 
 from syncline.api.base import GROUP, VERSION
 from syncline.api.project import IntegrationProjectSpec
-from syncline.controllers import audit_trail, drift, kube
+from syncline.controllers import audit_trail, drift, kube, watched
 from syncline.controllers.applied import ENGINE_IDENTITIES
 from syncline.controllers.cadence import observe_project
 from syncline.controllers.connection import describe_live
@@ -50,21 +50,44 @@ logger = logging.getLogger(__name__)
 MANUAL = "manual"
 
 
-def read_inputs(namespace: str, name: str, spec: IntegrationProjectSpec) -> ProjectInputs:
+def read_inputs(
+    namespace: str, name: str, spec: IntegrationProjectSpec, *, cached: bool = False
+) -> ProjectInputs:
     """Fetch the set, the template and the set's member Connections; entities beyond a
-    truncated catalog are described live (``connection.describe_live``) when needed."""
-    set_obj = kube.get_object(kube.CONNECTION_SET, namespace, spec.connection_set_ref.name)
+    truncated catalog are described live (``connection.describe_live``) when needed.
+
+    ``cached``: the set and its Connections as their watches last showed them
+    (controllers/watched.py), falling back to a read for any not seen yet."""
+
+    def get(kind: kube.Kind, obj_name: str) -> dict[str, Any] | None:
+        seen = watched.get(kind.kind, namespace, obj_name) if cached else None
+        return seen if seen is not None else kube.get_object(kind, namespace, obj_name)
+
+    set_obj = get(kube.CONNECTION_SET, spec.connection_set_ref.name)
     template = None
     if spec.template_ref is not None:
         kind = kube.KINDS[spec.template_ref.kind]
         home = namespace if kind.namespaced else None
         template = kube.get_object(kind, home, spec.template_ref.name)
     members = ((set_obj or {}).get("spec") or {}).get("connections") or []
-    connections = {
-        m["name"]: kube.get_object(kube.CONNECTION, namespace, m["connectionRef"]["name"])
-        for m in members
-    }
+    connections = {m["name"]: get(kube.CONNECTION, m["connectionRef"]["name"]) for m in members}
     return ProjectInputs(name, spec, set_obj, template, connections, describe=describe_live)
+
+
+def plan_from_watch(body: Mapping[str, Any], spec: IntegrationProjectSpec) -> ProjectPlan:
+    """The plan from the watched copies of the set and its Connections when they can be
+    trusted to be Ready and current; otherwise (any error, or copies older than the
+    set's last nudge) from a fresh read, so a lagging watch never decides the outcome."""
+    meta = body["metadata"]
+    namespace, name = meta["namespace"], meta["name"]
+    inputs = read_inputs(namespace, name, spec, cached=True)
+    if inputs.connection_set is not None and watched.fresh_enough(
+        body, inputs.connection_set, inputs.connections
+    ):
+        plan = plan_project(inputs)
+        if not plan.errors:
+            return plan
+    return plan_project(read_inputs(namespace, name, spec))
 
 
 def quota_error(
@@ -89,10 +112,13 @@ def apply_schedule(
     ``hold`` (a guardrail's suspension) keeps the CronJob suspended and the project Stalled.
     """
     name = cronjob_name(project.name)
-    existing = kube.get_cronjob(project.namespace, name)
-    if existing is not None and not kube.is_controlled_by(existing, project.uid):
-        taken = SynclineError("ItemAlreadyExists", kind="CronJob", name=name)
-        return failed([taken]), {"cronJobRef": None, "nextRunTime": None}
+    known = drift.live_owned(project.namespace, name, project.uid)
+    if known is None:  # not seen as ours: read it (absent, someone else's, or watch lag)
+        existing = kube.get_cronjob(project.namespace, name)
+        if existing is not None and not kube.is_controlled_by(existing, project.uid):
+            taken = SynclineError("ItemAlreadyExists", kind="CronJob", name=name)
+            return failed([taken]), {"cronJobRef": None, "nextRunTime": None}
+        known = None if existing is None else str(existing["metadata"].get("uid"))
     settings = current()
     if settings.manage_engine_identity:  # before the CronJob: its first pod needs it
         _prepare_engine_identity(project.namespace, settings)
@@ -100,8 +126,8 @@ def apply_schedule(
         project, spec, plan.schedule, plan.credentials, settings.engine, suspend=hold is not None
     )
     drift.remember(manifest)  # before applying: the watch event must not see a stale wish
-    kube.apply_cronjob(manifest)
-    if existing is None:
+    applied = kube.apply_cronjob(manifest)
+    if known != applied["metadata"].get("uid"):  # new, or re-created after a deletion
         audit_trail.record("cronjob.create", f"cronjobs/{project.namespace}/{name}")
     fields: dict[str, Any] = {
         "cronJobRef": {"name": name},
@@ -161,7 +187,7 @@ def reconcile_project(body: Mapping[str, Any], indexes: Mapping[str, Any]) -> No
         return
     observe_project(namespace, name, spec, body.get("status") or {})
     hold = guardrail_hold(body)  # a new resume token is acted on whatever else holds
-    plan = plan_project(read_inputs(namespace, name, spec))
+    plan = plan_from_watch(body, spec)
     if not plan.errors and counts_towards_quota(body.get("spec") or {}):
         over = quota_error(namespace, name, meta, indexes["scheduled_projects"])
         plan.errors += [over] if over else []

@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import UTC, datetime
 from typing import Any
@@ -28,7 +27,6 @@ from syncline.controllers import audit_trail, kube, starts
 from syncline.controllers.dependencies import request_reconcile
 from syncline.controllers.guardrails import suspend_if_tripped
 from syncline.controllers.notifications import notify_after_fold, standing_fields
-from syncline.controllers.settings import current
 from syncline.controllers.status import last_run_condition
 from syncline.errors import SynclineError
 from syncline.history.aggregate import add_to_totals, is_newer, last_run_of, succeeded
@@ -233,47 +231,3 @@ async def project_gone(event: kopf.RawEvent, body: kopf.Body, **_: Any) -> None:
     """A deleted project's metric series go with it (its runs go by garbage collection)."""
     if event.get("type") == "DELETED":
         RECORDER.forget_project(body["metadata"]["namespace"], body["metadata"]["name"])
-
-
-@kopf.timer(GROUP, VERSION, "integrationprojects", interval=10.0, initial_delay=5.0)
-async def retention(body: kopf.Body, spec: kopf.Spec, **_: Any) -> None:
-    """Per project, every 10 s: close runs whose pod can never be created (2409, and their
-    Job is deleted so it stops retrying), and delete runs older than
-    spec.history.retentionDays (default 45) every ``retention_sweep_seconds``.
-
-    Async, with the API work in a thread only when there is some: with a thousand
-    projects this tick would otherwise take 100 thread hops a second doing nothing."""
-    meta = body["metadata"]
-    due = _retention_due(body)
-    if due or starts.has_waiting(meta["namespace"], meta["name"]):
-        await asyncio.to_thread(_retention_work, body, spec, due)
-
-
-def _retention_work(body: kopf.Body, spec: kopf.Spec, due: bool) -> None:
-    meta = body["metadata"]
-    for job, error in starts.unstartable(meta["namespace"], meta["name"]):
-        close_failed_run(job, error)
-        kube.delete_job(meta["namespace"], job["metadata"]["name"])  # stop its retries
-    if not due:
-        return
-    days = int((spec.get("history") or {}).get("retentionDays", 45))
-    deleted = delete_expired_runs(meta["namespace"], meta["name"], days)
-    if deleted:
-        logger.info("deleted %d runs of %s/%s past retention", len(deleted), *_ident(body))
-
-
-_last_sweep: dict[tuple[str, str], float] = {}
-
-
-def _retention_due(body: kopf.Body) -> bool:
-    """Sweep each project at most every ``retention_sweep_seconds``."""
-    key = _ident(body)
-    now = datetime.now(UTC).timestamp()
-    if now - _last_sweep.get(key, 0.0) < current().retention_sweep_seconds:
-        return False
-    _last_sweep[key] = now
-    return True
-
-
-def _ident(body: kopf.Body) -> tuple[str, str]:
-    return body["metadata"]["namespace"], body["metadata"]["name"]

@@ -14,10 +14,18 @@ guarantees as a CronJob with ``concurrencyPolicy: Forbid``, and a few more:
 - nothing starts in a blackout window, nor while the project is held or suspended (its
   status then has no ``nextRunTime``; those fire times are marked passed, so resuming
   does not catch up on them).
+
+Only such projects have a timer of their own (kopf stops it when the schedule becomes a
+plain cron, and starts it when it becomes driven). A plain cron's CronJob starts its
+Jobs itself; all the operator keeps doing for it is move ``status.nextRunTime`` on once
+it has passed, and one loop does that for every such project (controllers/next_run.py)
+from what the watch last showed of each: a stale view costs one needless status
+read, never a wrong time, since the write decides on the project as it is then.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -54,6 +62,30 @@ def driven_schedule(spec: Mapping[str, Any]) -> EffectiveSchedule | None:
     """The project's schedule when the operator drives it, else None."""
     schedule = effective_schedule(spec)
     return schedule if schedule is not None and schedule.driven else None
+
+
+_parsed: dict[str, tuple[object, EffectiveSchedule | None]] = {}
+"""Per project uid: its generation and its schedule, so the ticks and the watch events of
+a thousand projects do not validate an unchanged spec again each time."""
+
+
+def schedule_of(body: Mapping[str, Any]) -> EffectiveSchedule | None:
+    """:func:`effective_schedule` of the project, parsed once per generation."""
+    meta = body.get("metadata") or {}
+    uid, generation = str(meta.get("uid") or ""), meta.get("generation")
+    cached = _parsed.get(uid)
+    if uid and cached is not None and cached[0] == generation:
+        return cached[1]
+    schedule = effective_schedule(body.get("spec") or {})
+    if uid:
+        _parsed[uid] = (generation, schedule)
+    return schedule
+
+
+def is_driven(body: Mapping[str, Any]) -> bool:
+    """Whether the operator starts this project's runs (cron cannot express its schedule)."""
+    schedule = schedule_of(body)
+    return schedule is not None and schedule.driven
 
 
 def cron_next_run(
@@ -123,18 +155,28 @@ def fire_fields(
     return fields, decision
 
 
+def has_work(body: Mapping[str, Any], now: datetime) -> bool:
+    """Whether a tick at ``now`` has anything to do (the usual answer, no: no API call)."""
+    schedule = schedule_of(body)
+    if schedule is None:
+        return False
+    if not schedule.driven:
+        return cron_next_run(body, schedule, now) is not None
+    return fire_fields(body, schedule, now, busy=False)[0] is not None or _unverified_start(
+        body, now
+    )
+
+
 def drive(body: Mapping[str, Any], now: datetime) -> None:
     """One tick: finish a start a restart interrupted, then start what is due."""
-    schedule = effective_schedule(body.get("spec") or {})
+    schedule = schedule_of(body)
     if schedule is None:
         return
     meta = body["metadata"]
     namespace, name = meta["namespace"], meta["name"]
     if not schedule.driven:
         if cron_next_run(body, schedule, now) is not None:
-            kube.update_status(
-                kube.PROJECT, namespace, name, lambda obj: cron_next_run(obj, schedule, now)
-            )
+            refresh_next_run(namespace, name, schedule, now)
         return
     nothing_due = fire_fields(body, schedule, now, busy=False)[0] is None
     if nothing_due and not _unverified_start(body, now):
@@ -204,10 +246,45 @@ def _create(namespace: str, project: str, fire_time: datetime) -> None:
         logger.info("started %s/%s for %s", namespace, job["metadata"]["name"], fire_time)
 
 
-@kopf.timer(GROUP, VERSION, "integrationprojects", interval=TICK_SECONDS, initial_delay=1.0)
-def fire_due_runs(body: kopf.Body, **_: Any) -> None:
-    """Every few seconds per project: start the run of a due fire time, if driven."""
-    drive(body, datetime.now(UTC))
+def refresh_next_run(
+    namespace: str, name: str, schedule: EffectiveSchedule, now: datetime
+) -> dict[str, Any] | None:
+    """Move a plain cron's ``status.nextRunTime`` on, deciding on the project as it is."""
+    return kube.update_status(
+        kube.PROJECT, namespace, name, lambda obj: cron_next_run(obj, schedule, now)
+    )
+
+
+def _is_driven(body: kopf.Body, **_: Any) -> bool:
+    return is_driven(body)
+
+
+@kopf.timer(
+    GROUP,
+    VERSION,
+    "integrationprojects",
+    interval=TICK_SECONDS,
+    initial_delay=1.0,
+    when=_is_driven,
+)
+async def fire_due_runs(body: kopf.Body, **_: Any) -> None:
+    """Every few seconds per driven project: start the run of a due fire time.
+
+    Async, with the API work in a thread only when something is due: the usual tick is
+    a few comparisons, not a hop through kopf's thread pool."""
+    now = datetime.now(UTC)
+    if has_work(body, now):
+        await asyncio.to_thread(drive, body, now)
+
+
+def forget(uid: str) -> None:
+    """Drop a deleted project's parsed schedule."""
+    _parsed.pop(uid, None)
+
+
+def parse_time(value: object) -> datetime | None:
+    """An RFC 3339 time from status (UTC when it has no zone), None when absent."""
+    return _parse(value)
 
 
 def _parse(value: object) -> datetime | None:

@@ -253,3 +253,57 @@ def test_the_cli_shows_configures_and_verifies(
     refused = _cli(kubeconfig_path, "audit", "config", "--set", str(invalid), *where)
     assert refused.returncode == 2
     assert "2703 AuditConfigInvalid" in refused.stderr
+
+
+def _count_writes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the audit files written from now on (the real writes still happen)."""
+    writes: list[str] = []
+    real = store.replace_file
+
+    def counted(api: client.ApiClient, namespace: str, audit_file: Any) -> bool:
+        writes.append(audit_file.name)
+        return real(api, namespace, audit_file)
+
+    monkeypatch.setattr(store, "replace_file", counted)
+    return writes
+
+
+def test_a_batch_lands_in_order_in_one_write_per_file(
+    kube_api: client.ApiClient, namespace: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    audit.set_config(kube_api, {"maxRecordsPerFile": 10, "checkpointEvery": 4}, namespace=namespace)
+    _append(kube_api, namespace, 3)
+    writes = _count_writes(monkeypatch)
+    entries = [audit.Entry("op", "cronjob.create", f"cronjobs/sales/c{i}") for i in range(22)]
+    records = audit.append_many(kube_api, entries, namespace=namespace)
+    assert [r.seq for r in records] == list(range(4, 26))
+    assert writes == [file_name(1), file_name(2), file_name(3)]  # filled, filled, the rest
+    files = audit.list_files(kube_api, namespace=namespace)
+    assert [(f["records"], f["sealed"]) for f in files] == [(10, True), (10, True), (5, False)]
+    stored = [
+        r.target
+        for f in files
+        for r in audit.read_file(kube_api, f["name"], namespace=namespace).records
+    ]
+    assert stored[3:] == [e.target for e in entries]
+    verdict = audit.verify(kube_api, namespace=namespace)
+    assert verdict.ok, verdict
+    assert verdict.checkpoints_checked >= 6
+
+
+def test_a_stale_cached_file_costs_a_retry_not_a_fork(
+    kube_api: client.ApiClient, namespace: str, kubeconfig_path: Path
+) -> None:
+    """This process caches the newest file; another writer appends behind its back."""
+    _append(kube_api, namespace, 2)
+    other = subprocess.run(
+        [sys.executable, "-c", WRITER, namespace, "3"],
+        env={**os.environ, "KUBECONFIG": str(kubeconfig_path)},
+        check=False,
+    )
+    assert other.returncode == 0
+    record = audit.append(kube_api, "alice", "after.other", "x", namespace=namespace)
+    assert record.seq == 6
+    records = audit.read_file(kube_api, file_name(1), namespace=namespace).records
+    assert [r.actor for r in records] == ["alice"] * 2 + ["bob"] * 3 + ["alice"]
+    assert audit.verify(kube_api, namespace=namespace).ok

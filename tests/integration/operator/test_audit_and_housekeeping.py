@@ -26,6 +26,7 @@ from syncline.devcluster.databases import DatabaseAccess
 from syncline.errors import SynclineError
 from syncline.housekeeping import list_builtin_schedules, set_builtin_schedule
 from syncline.kube.runrecord import RunRecord
+from syncline.scheduling.cronjob import cronjob_name
 from tests.integration.operator.conftest import make_world, project_spec
 from tests.integration.operator.harness import Cluster, OperatorProcess, wait_for
 
@@ -208,4 +209,44 @@ def test_a_run_marked_failed_by_the_operator_is_recorded(
     record = next(r for r in _records(kube_api, namespace) if r.action == "run.fail")
     assert record.target == f"integrationruns/{namespace}/sync-manual-1"
     assert record.result.split()[1] == "RunPodFailed"
+    assert audit.verify(kube_api, namespace=namespace).ok
+
+
+def test_a_cronjob_deleted_by_hand_is_recreated_and_each_creation_recorded_once(
+    cluster: Cluster,
+    warehouse: DatabaseAccess,
+    start_operator: Callable[..., OperatorProcess],
+    kube_api: client.ApiClient,
+    namespace: str,
+) -> None:
+    """The operator knows its CronJobs from their watch (no read per reconcile): a
+    re-creation is still told apart from an update by the CronJob's uid."""
+    start_operator(SYNCLINE_SYSTEM_NAMESPACE=namespace)
+    make_world(cluster, warehouse)
+    cluster.create("integrationprojects", "sync", project_spec(), "IntegrationProject")
+    cluster.wait_ready("integrationprojects", "sync", timeout=90)
+    wait_for(lambda: "cronjob.create" in _actions(kube_api, namespace), 30, "cronjob.create")
+    batch = client.BatchV1Api(kube_api)
+    name = cronjob_name("sync")
+    first_uid = batch.read_namespaced_cron_job(name, namespace).metadata.uid
+    batch.delete_namespaced_cron_job(name, namespace)
+
+    def recreated() -> bool:
+        try:
+            return bool(batch.read_namespaced_cron_job(name, namespace).metadata.uid != first_uid)
+        except client.ApiException as err:
+            if err.status == 404:
+                return False
+            raise
+
+    wait_for(recreated, 60, "the CronJob re-created")
+    wait_for(lambda: _actions(kube_api, namespace).count("cronjob.create") == 2, 30, "2 creates")
+    every15 = batch.read_namespaced_cron_job(name, namespace).spec.schedule
+    cluster.patch_spec("integrationprojects", "sync", {"schedule": {"every": 30}})
+    wait_for(
+        lambda: batch.read_namespaced_cron_job(name, namespace).spec.schedule != every15,
+        60,
+        "the edit applied",
+    )
+    assert _actions(kube_api, namespace).count("cronjob.create") == 2  # an update is not one
     assert audit.verify(kube_api, namespace=namespace).ok

@@ -150,3 +150,25 @@ def test_several_schedules_fire_a_fortnightly_run_and_respect_a_blackout(
 
 def _z(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_a_plain_crons_next_run_time_moves_on_once_it_has_passed(
+    cluster: Cluster,
+    warehouse: DatabaseAccess,
+    start_operator: Callable[..., OperatorProcess],
+) -> None:
+    """No timer per project: one loop moves every plain cron's nextRunTime on."""
+    start_operator()
+    make_world(cluster, warehouse)
+    every_minute = {"every": 1, "unit": "minutes"}
+    cluster.create(
+        "integrationprojects", "cron", project_spec(schedule=every_minute), "IntegrationProject"
+    )
+    first = _time(wait_for(lambda: _status(cluster, "cron").get("nextRunTime"), 90, "a time"))
+    assert not (cluster.cronjob("cron") or {})["spec"].get("suspend")  # the CronJob fires
+    moved = wait_for(
+        lambda: (t := _status(cluster, "cron").get("nextRunTime")) and _time(t) > first and t,
+        120,
+        "the next run time after the first one passed",
+    )
+    assert _time(moved) - first == timedelta(minutes=1)

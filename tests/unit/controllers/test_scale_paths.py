@@ -143,7 +143,7 @@ def test_routine_successes_are_not_logged_but_reconciles_and_failures_are() -> N
         assert not quiet_routine_successes(record("Timer 'fire_due_runs' succeeded."))
         assert not quiet_routine_successes(record("Handler 'project_event' succeeded."))
         assert quiet_routine_successes(record("Handler 'project_changed' succeeded."))
-        failed = record("Timer 'retention' failed with an exception.", logging.ERROR)
+        failed = record("Timer 'fire_due_runs' failed with an exception.", logging.ERROR)
         assert quiet_routine_successes(failed)
         root.setLevel(logging.DEBUG)  # --verbose keeps everything
         assert quiet_routine_successes(record("Timer 'fire_due_runs' succeeded."))
