@@ -32,11 +32,13 @@ import weakref
 from collections.abc import Generator, Iterable, Iterator
 from pathlib import Path
 
-import duckdb
 import pyarrow as pa
 
-from syncline.engine.duck import duck_query, duck_reader, sandboxed_connection
 from syncline.errors import SynclineError
+
+# DuckDB is imported where it is first used, not here: the operator validates every
+# project through this module, most have no SQL step, and importing DuckDB costs a
+# process about 27 MiB (measured for issue 14's operator-at-scale target).
 
 MEMORY_LIMIT = "256MB"
 """DuckDB's working memory for one SQL step; past it, DuckDB spills to disk.
@@ -58,6 +60,8 @@ class SqlStep:
         self.task = task
         self.query = query
         # in a run pod the system temp dir is /tmp, its only writable path
+        from syncline.engine.duck import sandboxed_connection
+
         self.spill_directory = Path(tempfile.mkdtemp(prefix="syncline-sql-"))
         try:
             self._con = sandboxed_connection(
@@ -72,6 +76,8 @@ class SqlStep:
 
     def settings(self) -> dict[str, str]:
         """The connection's memory limit and spill directory, as DuckDB reports them."""
+        from syncline.engine.duck import duck_query
+
         row = duck_query(
             self._con,
             "SELECT current_setting('memory_limit') AS m, current_setting('temp_directory') AS t",
@@ -152,6 +158,10 @@ class SqlStep:
         return reader.schema
 
     def _reader(self, rows_per_batch: int) -> pa.RecordBatchReader:
+        import duckdb
+
+        from syncline.engine.duck import duck_reader
+
         try:
             return duck_reader(self._con, self.query, rows_per_batch)
         except duckdb.Error as err:
@@ -160,6 +170,8 @@ class SqlStep:
     def _next(self, reader: pa.RecordBatchReader) -> pa.RecordBatch | None:
         """The result's next batch, None at its end; a failure mid-way (DuckDB's, or the
         source's as DuckDB reports it) as QueryInvalid, sorted out by ``run``."""
+        import duckdb
+
         try:
             return reader.read_next_batch()
         except StopIteration:
@@ -181,6 +193,8 @@ class _Source:
         self.step, self.data, self.table = step, data, table
 
     def __enter__(self) -> None:
+        import duckdb
+
         con = self.step._con
         if not self.table:
             con.register("source", self.data)
@@ -231,6 +245,8 @@ def _stream(schema: pa.Schema, batches: Iterator[pa.RecordBatch]) -> pa.RecordBa
 
 def _detail(err: BaseException) -> str:
     """DuckDB's first line; a sandbox refusal also says what the query may read."""
+    import duckdb
+
     detail = str(err).splitlines()[0][:300] if str(err) else type(err).__name__
     if isinstance(err, duckdb.PermissionException) or "Permission Error" in detail:
         detail = f"the query may only read the source (table source): {detail}"
