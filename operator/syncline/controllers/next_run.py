@@ -10,7 +10,6 @@ as it is at the write (``scheduler.refresh_next_run``), so a stale view costs on
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,6 +18,7 @@ import kopf
 
 from syncline.api.base import GROUP, VERSION
 from syncline.controllers import scheduler
+from syncline.controllers.background import run_with_operator
 from syncline.scheduling.schedule import EffectiveSchedule
 
 logger = logging.getLogger(__name__)
@@ -74,18 +74,4 @@ async def refresh_cron_loop() -> None:
         retry_at = {k: t for k, t in retry_at.items() if t > now}
 
 
-_loop: list[asyncio.Task[None]] = []
-
-
-@kopf.on.startup()
-async def start_cron_refresh(**_: Any) -> None:
-    _loop.append(asyncio.create_task(refresh_cron_loop(), name="cron-next-run"))
-
-
-@kopf.on.cleanup()
-async def stop_cron_refresh(**_: Any) -> None:
-    while _loop:
-        task = _loop.pop()
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+run_with_operator("cron-next-run", refresh_cron_loop)

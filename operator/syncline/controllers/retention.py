@@ -10,7 +10,6 @@ a dictionary walk with no API call, and only a project with work gets a thread.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import UTC, datetime
 from typing import Any
@@ -19,6 +18,7 @@ import kopf
 
 from syncline.api.base import GROUP, VERSION
 from syncline.controllers import kube, starts
+from syncline.controllers.background import run_with_operator
 from syncline.controllers.runs import close_failed_run, delete_expired_runs
 from syncline.controllers.settings import current
 
@@ -29,7 +29,6 @@ DEFAULT_RETENTION_DAYS = 45
 _projects: dict[tuple[str, str], int] = {}
 """(namespace, project) -> its retention in days, as the watch last showed it."""
 _last_sweep: dict[tuple[str, str], float] = {}
-_loop: list[asyncio.Task[None]] = []
 
 
 @kopf.on.event(GROUP, VERSION, "integrationprojects")
@@ -86,15 +85,4 @@ async def tick(now: float) -> None:
             logger.exception("retention of %s/%s failed", namespace, project)
 
 
-@kopf.on.startup()
-async def start_retention(**_: Any) -> None:
-    _loop.append(asyncio.create_task(retention_loop(), name="retention"))
-
-
-@kopf.on.cleanup()
-async def stop_retention(**_: Any) -> None:
-    while _loop:
-        task = _loop.pop()
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+run_with_operator("retention", retention_loop)

@@ -18,12 +18,12 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pytest
 
-from syncline.api.connection import ConnectionSpec
 from syncline.devcluster.databases import DatabaseAccess
 from syncline.engine.connectors import pg_binary
 from syncline.engine.connectors.base import MergeCounts
 from syncline.engine.connectors.postgres import PostgresConnector
 from syncline.engine.writer import BatchWrite, write_batch
+from tests.integration.engine.harness import postgres_harness
 
 pytestmark = pytest.mark.integration
 
@@ -115,14 +115,8 @@ def test_columns_binary_cannot_carry_fall_back_to_csv() -> None:
 
 
 def _sink(access: DatabaseAccess) -> PostgresConnector:
-    spec = ConnectionSpec.model_validate(
-        {
-            "type": "postgresql",
-            "endpoint": {"host": access.host, "port": access.port, "database": access.database},
-            "credentials": {"secretRef": {"name": "pg"}},
-        }
-    )
-    return PostgresConnector(spec, access.credentials, timeout_seconds=5)
+    harness = postgres_harness(access)
+    return PostgresConnector(harness.spec, harness.credentials, timeout_seconds=5)
 
 
 def test_refused_value_is_bisected_out_over_binary(

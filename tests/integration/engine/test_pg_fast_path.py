@@ -16,11 +16,11 @@ import pyarrow as pa
 import pytest
 from psycopg import sql
 
-from syncline.api.connection import ConnectionSpec
 from syncline.devcluster.databases import DatabaseAccess
 from syncline.engine.connectors.base import MergeCounts
 from syncline.engine.connectors.pg_copy_out import CHUNK_BYTES, copy_out
 from syncline.engine.connectors.postgres import PostgresConnector, dense_range
+from tests.integration.engine.harness import postgres_harness
 
 pytestmark = pytest.mark.integration
 
@@ -85,14 +85,8 @@ def test_a_statement_failing_half_way_raises_its_own_error(
 
 
 def _sink(access: DatabaseAccess) -> PostgresConnector:
-    spec = ConnectionSpec.model_validate(
-        {
-            "type": "postgresql",
-            "endpoint": {"host": access.host, "port": access.port, "database": access.database},
-            "credentials": {"secretRef": {"name": "pg"}},
-        }
-    )
-    return PostgresConnector(spec, access.credentials, timeout_seconds=5)
+    harness = postgres_harness(access)
+    return PostgresConnector(harness.spec, harness.credentials, timeout_seconds=5)
 
 
 def _batch(ids: list[int], suffix: str = "") -> pa.RecordBatch:
