@@ -8,8 +8,11 @@ tools and runs.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import psycopg
+
+from syncline.devcluster.databases import DatabaseAccess, PostgresServer
 
 COLUMNS = (
     "id bigint PRIMARY KEY, customer_code text, first_name text, last_name text, email text, "
@@ -121,3 +124,17 @@ def rewritten_since(dsn: str, table: str, xid: int) -> int:
         ).fetchone()
     assert row is not None
     return int(row[0])
+
+
+def bench_database(server: PostgresServer) -> tuple[DatabaseAccess, dict[str, Any]]:
+    """The database every benchmark tool uses, and the connection part of their config."""
+    server.create_database("bench", "bench", "bench-pw")
+    access = server.access("bench", "bench", "bench-pw")
+    config: dict[str, Any] = {
+        "host": access.host,
+        "port": access.port,
+        "database": "bench",
+        "user": "bench",
+        "password": "bench-pw",
+    }
+    return access, config

@@ -93,17 +93,8 @@ def main() -> None:
     os.chmod(base, 0o755)
     try:
         with PostgresServer(base / "pg") as server:
-            server.create_database("bench", "bench", "bench-pw")
-            access = server.access("bench", "bench", "bench-pw")
-            config = {
-                "host": access.host,
-                "port": access.port,
-                "database": "bench",
-                "user": "bench",
-                "password": "bench-pw",
-                "source": "src",
-                "target": "t",
-            }
+            access, config = data.bench_database(server)
+            config.update(source="src", target="t")
             data.create_source(access.dsn, "src", args.rows)
             data.create_target(access.dsn, "t")
             for scenario in ("initial", "resync", "change"):

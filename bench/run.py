@@ -112,18 +112,8 @@ def main() -> None:
     results: list[dict[str, Any]] = []
     try:
         with PostgresServer(base / "pg") as server:
-            server.create_database("bench", "bench", "bench-pw")
-            access = server.access("bench", "bench", "bench-pw")
-            config = {
-                "host": access.host,
-                "port": access.port,
-                "database": "bench",
-                "user": "bench",
-                "password": "bench-pw",
-                "source": "src",
-                "csv": str(base / "src.csv"),
-                "dlt_dir": str(base / "dlt"),
-            }
+            access, config = data.bench_database(server)
+            config.update(source="src", csv=str(base / "src.csv"), dlt_dir=str(base / "dlt"))
             for rep in range(args.repeat):
                 config["data_dir"] = str(server.data_dir)
                 results += one_round(access.dsn, config, tools, scenarios, args.rows, rep, base)

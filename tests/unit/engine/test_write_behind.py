@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Sequence
 from typing import Any
 
-import pyarrow as pa
 import pytest
 
-from syncline.engine.connectors.postgres import DENSE_SPAN, dense_range
 from syncline.engine.write_behind import PENDING_LIMIT, WriteBehind
 
 
@@ -81,17 +78,3 @@ def test_at_most_one_job_waits_besides_the_one_being_read() -> None:
             assert [done for done, _ in writer.submit(job)] == ([job - 1] if job else [])
             assert len(writer._pending) <= PENDING_LIMIT
         assert [done for done, _ in writer.drain()] == [9]
-
-
-def _keys(values: Sequence[int | None]) -> pa.RecordBatch:
-    return pa.record_batch({"id": pa.array(values, pa.int64()), "v": pa.array(["x"] * len(values))})
-
-
-def test_a_dense_integer_key_range_is_probed_as_one_range() -> None:
-    assert dense_range(_keys(list(range(100, 150))), ["id"]) == (100, 149)
-    sparse = list(range(0, 50 * DENSE_SPAN * 10, 10))[:50]
-    assert dense_range(_keys(sparse), ["id"]) is None  # a range wider than the batch allows
-    assert dense_range(_keys([5, None, 6]), ["id"]) == (5, 6)
-    assert dense_range(_keys([None, None]), ["id"]) is None
-    assert dense_range(_keys([1, 2]), ["id", "v"]) is None  # two keys: looked up by key
-    assert dense_range(_keys([1, 2]), ["v"]) is None  # text key
