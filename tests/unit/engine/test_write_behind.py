@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from syncline.engine import write_behind
 from syncline.engine.write_behind import PENDING_LIMIT, WriteBehind
 
 
@@ -78,3 +79,33 @@ def test_at_most_one_job_waits_besides_the_one_being_read() -> None:
             assert [done for done, _ in writer.submit(job)] == ([job - 1] if job else [])
             assert len(writer._pending) <= PENDING_LIMIT
         assert [done for done, _ in writer.drain()] == [9]
+
+
+def test_when_the_reader_fails_the_batch_being_written_still_counts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(write_behind, "PENDING_LIMIT", 2)  # batch 2 waits, batch 1 writes
+    writing, finish = threading.Event(), threading.Event()
+    written: list[int] = []
+
+    def write(job: int) -> int:
+        writing.set()
+        finish.wait()
+        written.append(job)
+        return job
+
+    with WriteBehind(write) as writer:
+        assert list(writer.submit(1)) == []
+        writing.wait()
+        assert list(writer.submit(2)) == []
+
+        def finish_once_failed() -> None:  # batch 1 ends only after the reader failed
+            writer.failed.wait()
+            finish.set()
+
+        release = threading.Thread(target=finish_once_failed)
+        release.start()
+        settled = [job for job, _ in writer.settle()]
+        release.join()
+    assert settled == [1]
+    assert written == [1]

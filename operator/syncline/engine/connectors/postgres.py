@@ -323,11 +323,12 @@ class PostgresConnector(Source, Sink):
     ) -> None:
         """The batch into the stage table: binary COPY when every column can be encoded
         (``pg_binary``: the server then parses nothing), else CSV. The encoding
-        ``prepare`` made is used when it is of this very batch."""
+        ``prepare`` made of this very batch is used (a slice of it is another object,
+        encoded here)."""
         cols = sql.SQL(", ").join(map(sql.Identifier, batch.schema.names))
         prepared = self._prepared.pop(id(batch), None)
         payload: list[bytes | memoryview] | None
-        if prepared is not None and prepared[0] is batch:
+        if prepared is not None:
             payload = prepared[1]
         else:
             payload = self._encode(self._column_types(entity), batch)
