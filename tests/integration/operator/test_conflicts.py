@@ -44,6 +44,24 @@ def test_the_engines_result_does_not_overwrite_a_run_failed_meanwhile(
     assert len(reads) == 2, "the conflicting write must be retried after a fresh read"
 
 
+def test_a_progress_write_after_a_person_failed_the_run_changes_nothing(
+    kube_api: client.ApiClient, cluster: Cluster
+) -> None:
+    record = RunRecord(
+        kube_api, cluster.namespace, "nightly-2", "nightly", Trigger.MANUAL, progress_interval=0
+    )
+    record.ensure(None, None)
+    record.started()
+    record.progress(IntegrationRunStatus(result=RunResult.RUNNING, read=5, inserted=5))
+    status = cluster.get("integrationruns", "nightly-2")["status"]
+    assert (status["result"], status["read"], status["inserted"]) == ("Running", 5, 5)
+
+    fail_run(kube_api, cluster.namespace, "nightly-2", "alice")
+    record.progress(IntegrationRunStatus(result=RunResult.RUNNING, read=9, inserted=9))
+    status = cluster.get("integrationruns", "nightly-2")["status"]
+    assert (status["result"], status.get("errorCode")) == ("Error", 2403), status
+
+
 def test_concurrent_read_modify_writes_lose_no_update(
     kube_api: client.ApiClient, cluster: Cluster
 ) -> None:
