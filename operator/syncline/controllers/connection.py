@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from syncline.api.base import GROUP, VERSION
 from syncline.api.connection import MAX_ENTITIES, ConnectionSpec, Entity, required_secret_keys
-from syncline.controllers import kube, watched
+from syncline.controllers import followers, kube, watched
 from syncline.controllers.dependencies import request_reconcile, users_of_connection
 from syncline.controllers.publish import publish
 from syncline.controllers.settings import current
@@ -213,6 +213,7 @@ async def connection_event(event: kopf.RawEvent, body: kopf.Body, **kwargs: Any)
 
     Async: every Connection event passes here; only a deletion has work (in a thread)."""
     watched.observe(kube.CONNECTION.kind, event, body)
+    followers.changed(str(body["metadata"].get("namespace") or ""))
     if event.get("type") == "DELETED":
         await asyncio.to_thread(_connection_deleted, body, kwargs)
 

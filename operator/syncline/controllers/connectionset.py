@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from syncline.api.base import GROUP, VERSION
 from syncline.api.connectionset import ConnectionSetSpec
-from syncline.controllers import kube, watched
+from syncline.controllers import followers, kube, watched
 from syncline.controllers.catalogs import Catalog
 from syncline.controllers.dependencies import (
     SET_ANNOTATION,
@@ -146,9 +146,13 @@ def reconcile_set(body: Mapping[str, Any], indexes: Mapping[str, Any]) -> None:
         for m in spec.connections
     }
     verdict, fields = assess_set(name, spec, members)
-    if publish(kube.CONNECTION_SET, body, verdict, fields):
-        notify_projects(namespace, name, indexes, f"{verdict.ready}:{verdict.reason}")
-    elif verdict.ready and member_change(body):
+    # A change of Ready reaches the projects from the set's watch event (followers.py);
+    # only a member's catalog change while the set stays Ready is passed on from here.
+    if (
+        not publish(kube.CONNECTION_SET, body, verdict, fields)
+        and verdict.ready
+        and member_change(body)
+    ):
         # Ready as before, but a member's catalog changed: its projects re-check their
         # tasks against it (the same cause twice is a no-op annotation).
         notify_projects(namespace, name, indexes, member_change(body))
@@ -182,7 +186,20 @@ async def connection_set_event(event: kopf.RawEvent, body: kopf.Body, **kwargs: 
 
     Async: every set event passes here; only a deletion has work (in a thread)."""
     watched.observe(kube.CONNECTION_SET.kind, event, body)
+    meta = body["metadata"]
+    namespace, name = meta["namespace"], meta["name"]
+    followers.changed(namespace)
     if event.get("type") == "DELETED":
-        meta = body["metadata"]
         cause = f"deleted:{meta.get('uid')}"
-        await asyncio.to_thread(notify_projects, meta["namespace"], meta["name"], kwargs, cause)
+        await asyncio.to_thread(notify_projects, namespace, name, kwargs, cause)
+        return
+    state, stale = followers.behind(namespace, name)
+    if stale:
+        await asyncio.to_thread(nudge, namespace, name, stale, state)
+
+
+def nudge(namespace: str, name: str, projects: list[str], state: str) -> None:
+    """Projects that planned with another state of the set re-plan with this one."""
+    for project in projects:
+        cause = f"ConnectionSet/{name}@{state}"
+        request_reconcile(kube.PROJECT, namespace, project, cause, SET_ANNOTATION)

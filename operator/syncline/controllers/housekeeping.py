@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,18 +21,22 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from syncline import audit
+from syncline.api.run import IntegrationRun
 from syncline.audit.forwarding import forward_pending
 from syncline.audit.verification_events import warn_audit
 from syncline.controllers import kube
 from syncline.controllers.connection import REFRESH_ANNOTATION
-from syncline.controllers.runs import delete_expired_runs
+from syncline.controllers.runs import delete_run
 from syncline.controllers.settings import current
 from syncline.errors import SynclineError
+from syncline.history.naming import PROJECT_LABEL
+from syncline.history.retention import expired
 from syncline.housekeeping import store
 from syncline.housekeeping.schedules import due, effective_crons
 from syncline.observability.metrics import RECORDER
 
 logger = logging.getLogger(__name__)
+RUNS_PER_PAGE = 500
 GROUP, VERSION = "syncline.dev", "v1alpha1"
 
 
@@ -54,13 +58,49 @@ def _list(plural: str) -> list[dict[str, Any]]:
     return items
 
 
+def _pages(plural: str, limit: int) -> Iterator[list[dict[str, Any]]]:
+    """Every object of ``plural`` in the watched namespaces, a page at a time."""
+    custom = kube.custom_api()
+    for namespace in _namespaces():
+        token: str | None = None
+        while True:
+            paging: dict[str, Any] = {"limit": limit, **({"_continue": token} if token else {})}
+            if namespace is None:
+                listing = custom.list_cluster_custom_object(GROUP, VERSION, plural, **paging)
+            else:
+                listing = custom.list_namespaced_custom_object(
+                    GROUP, VERSION, namespace, plural, **paging
+                )
+            yield listing["items"]
+            token = (listing.get("metadata") or {}).get("continue")
+            if not token:
+                break
+
+
 def clean_up_history(_api: client.ApiClient, _namespace: str) -> str:
-    """Every project's finished runs past its spec.history.retentionDays (default 45)."""
-    deleted = 0
-    for project in _list("integrationprojects"):
-        meta, spec = project["metadata"], project.get("spec") or {}
-        days = int((spec.get("history") or {}).get("retentionDays", 45))
-        deleted += len(delete_expired_runs(meta["namespace"], meta["name"], days))
+    """Every project's finished runs past its spec.history.retentionDays (default 45).
+
+    The runs are listed a page at a time across the watched namespaces, not per project:
+    a thousand projects were a thousand list requests every ten minutes, while a page
+    bounds what is held at once however long the history."""
+    retention = {
+        (p["metadata"]["namespace"], p["metadata"]["name"]): int(
+            ((p.get("spec") or {}).get("history") or {}).get("retentionDays", 45)
+        )
+        for p in _list("integrationprojects")
+    }
+    now, deleted = datetime.now(UTC), 0
+    for page in _pages("integrationruns", RUNS_PER_PAGE):
+        by_project: dict[tuple[str, str], list[IntegrationRun]] = {}
+        for item in page:
+            meta = item["metadata"]
+            key = (meta["namespace"], (meta.get("labels") or {}).get(PROJECT_LABEL, ""))
+            if key in retention:
+                by_project.setdefault(key, []).append(IntegrationRun.model_validate(item))
+        for (namespace, project), runs in by_project.items():
+            for name in expired(runs, retention[(namespace, project)], now):
+                delete_run(namespace, name)
+                deleted += 1
     return f"deleted {deleted} runs"
 
 

@@ -26,7 +26,7 @@ from pydantic import ValidationError
 
 from syncline.api.base import GROUP, VERSION
 from syncline.api.project import IntegrationProjectSpec
-from syncline.controllers import audit_trail, drift, kube, watched
+from syncline.controllers import audit_trail, drift, followers, kube, watched
 from syncline.controllers.applied import ENGINE_IDENTITIES
 from syncline.controllers.cadence import observe_project
 from syncline.controllers.connection import describe_live
@@ -63,7 +63,11 @@ def read_inputs(
         seen = watched.get(kind.kind, namespace, obj_name) if cached else None
         return seen if seen is not None else kube.get_object(kind, namespace, obj_name)
 
-    set_obj = get(kube.CONNECTION_SET, spec.connection_set_ref.name)
+    set_name = spec.connection_set_ref.name
+    set_obj = followers.read_set(namespace, name, set_name) if cached else None
+    if set_obj is None:
+        set_obj = kube.get_object(kube.CONNECTION_SET, namespace, set_name)
+        followers.note_read(namespace, name, set_name, set_obj)
     template = None
     if spec.template_ref is not None:
         kind = kube.KINDS[spec.template_ref.kind]
@@ -271,9 +275,13 @@ def release_quota(namespace: str, indexes: Mapping[str, Any], cause: str) -> Non
 @kopf.on.resume(GROUP, VERSION, "integrationprojects", backoff=5)
 @kopf.on.create(GROUP, VERSION, "integrationprojects", backoff=5)
 @kopf.on.update(GROUP, VERSION, "integrationprojects", backoff=5)
-def project_changed(body: kopf.Body, **kwargs: Any) -> None:
-    """Spec or an upstream changed (kwargs carries kopf's indexes by name)."""
-    reconcile_project(body, kwargs)
+async def project_changed(body: kopf.Body, **kwargs: Any) -> None:
+    """Spec or an upstream changed (kwargs carries kopf's indexes by name).
+
+    A new generation's first plan waits (without a thread) until its set has decided,
+    so a project applied together with its set is reconciled once, not three times."""
+    await followers.wait_until_decided(body)
+    await asyncio.to_thread(reconcile_project, body, kwargs)
 
 
 @kopf.on.event(GROUP, VERSION, "integrationprojects")
@@ -288,5 +296,6 @@ async def project_event(event: kopf.RawEvent, body: kopf.Body, **kwargs: Any) ->
 def _project_deleted(body: kopf.Body, kwargs: Mapping[str, Any]) -> None:
     meta = body["metadata"]
     drift.forget(meta["namespace"], cronjob_name(meta["name"]))
+    followers.forget(meta["namespace"], meta["name"])
     if counts_towards_quota(body.get("spec") or {}):
         release_quota(meta["namespace"], kwargs, f"deleted:{meta['name']}:{meta.get('uid')}")

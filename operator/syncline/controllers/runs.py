@@ -189,12 +189,17 @@ def delete_expired_runs(namespace: str, project: str, retention_days: int) -> li
     runs = [IntegrationRun.model_validate(item) for item in listing["items"]]
     names = expired(runs, retention_days, datetime.now(UTC))
     for name in names:
-        try:
-            _custom().delete_namespaced_custom_object(GROUP, VERSION, namespace, RUNS, name)
-        except ApiException as err:
-            if err.status != 404:
-                raise
+        delete_run(namespace, name)
     return names
+
+
+def delete_run(namespace: str, name: str) -> None:
+    """Delete one run (already gone is fine)."""
+    try:
+        _custom().delete_namespaced_custom_object(GROUP, VERSION, namespace, RUNS, name)
+    except ApiException as err:
+        if err.status != 404:
+            raise
 
 
 @kopf.on.event("batch", "v1", "jobs", labels={PROJECT_LABEL: kopf.PRESENT})

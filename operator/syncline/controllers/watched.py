@@ -22,12 +22,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from syncline.controllers.dependencies import SET_ANNOTATION
-from syncline.controllers.status import ready_condition
+from syncline.controllers.status import is_ready, ready_condition
 
 _lock = threading.Lock()
 _objects: dict[tuple[str, str, str], dict[str, Any]] = {}
 """(kind, namespace, name) -> the trimmed object."""
 KEPT_METADATA = ("name", "namespace", "uid", "generation", "resourceVersion")
+ABSENT = "absent"
 
 
 def observe(kind: str, event: Mapping[str, Any], body: Mapping[str, Any]) -> None:
@@ -72,8 +73,9 @@ def fresh_enough(
     """Whether the copies agree with the last nudge the set sent this project.
 
     The set writes ``ConnectionSet/<name>@<Ready>:<reason>`` when its readiness changes
-    and ``ConnectionSet/<name>@Connection/<member>@<digest>`` when a member's catalog
-    changed while it stayed Ready (connectionset.py); anything else (a deletion) means
+    (followers.py) and ``ConnectionSet/<name>@Connection/<member>@<digest>`` when a
+    member's catalog changed while it stayed Ready (connectionset.py); anything else (a
+    deletion) means
     the copies cannot be checked and the API server is asked.
     """
     annotations = (project.get("metadata") or {}).get("annotations") or {}
@@ -88,5 +90,13 @@ def fresh_enough(
         by_name = {(c.get("metadata") or {}).get("name"): c for c in connections.values() if c}
         status = (by_name.get(member) or {}).get("status") or {}
         return outcome_digest(status.get("conditions"), status.get("entities")) == digest
-    ready = ready_condition((connection_set.get("status") or {}).get("conditions")) or {}
-    return what == f"{ready.get('status') == 'True'}:{ready.get('reason')}"
+    return what == set_state(connection_set)
+
+
+def set_state(connection_set: Mapping[str, Any] | None) -> str:
+    """What a project's verdict depends on: whether its set is Ready, and why not (the
+    value of the set's nudge, ``<Ready>:<reason>``)."""
+    if connection_set is None:
+        return ABSENT
+    ready = ready_condition((connection_set.get("status") or {}).get("conditions"))
+    return f"{is_ready(connection_set)}:{(ready or {}).get('reason')}"
