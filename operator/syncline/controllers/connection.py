@@ -213,9 +213,14 @@ async def connection_event(event: kopf.RawEvent, body: kopf.Body, **kwargs: Any)
 
     Async: every Connection event passes here; only a deletion has work (in a thread)."""
     watched.observe(kube.CONNECTION.kind, event, body)
-    followers.changed(str(body["metadata"].get("namespace") or ""))
+    namespace, name = str(body["metadata"].get("namespace") or ""), body["metadata"]["name"]
+    followers.changed(namespace)
     if event.get("type") == "DELETED":
         await asyncio.to_thread(_connection_deleted, body, kwargs)
+        return
+    # A catalog change while its sets stay Ready reaches their projects from here.
+    sets = sorted(set(kwargs["sets_by_connection"].get((namespace, name), [])))
+    await followers.nudge(namespace, sets)
 
 
 def _connection_deleted(body: kopf.Body, kwargs: Mapping[str, Any]) -> None:

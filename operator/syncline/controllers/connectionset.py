@@ -15,7 +15,6 @@ from syncline.controllers import followers, kube, watched
 from syncline.controllers.catalogs import Catalog
 from syncline.controllers.dependencies import (
     SET_ANNOTATION,
-    UPSTREAM_ANNOTATION,
     request_reconcile,
 )
 from syncline.controllers.publish import publish
@@ -130,8 +129,8 @@ def check_keys(
 
 
 @timed("ConnectionSet")
-def reconcile_set(body: Mapping[str, Any], indexes: Mapping[str, Any]) -> None:
-    """Read the members, assess, publish; nudge the projects when Ready changed."""
+def reconcile_set(body: Mapping[str, Any]) -> None:
+    """Read the members, assess, publish (the projects hear of it from the watch)."""
     meta = body["metadata"]
     namespace, name = meta["namespace"], meta["name"]
     try:
@@ -146,23 +145,9 @@ def reconcile_set(body: Mapping[str, Any], indexes: Mapping[str, Any]) -> None:
         for m in spec.connections
     }
     verdict, fields = assess_set(name, spec, members)
-    # A change of Ready reaches the projects from the set's watch event (followers.py);
-    # only a member's catalog change while the set stays Ready is passed on from here.
-    if (
-        not publish(kube.CONNECTION_SET, body, verdict, fields)
-        and verdict.ready
-        and member_change(body)
-    ):
-        # Ready as before, but a member's catalog changed: its projects re-check their
-        # tasks against it (the same cause twice is a no-op annotation).
-        notify_projects(namespace, name, indexes, member_change(body))
-
-
-def member_change(body: Mapping[str, Any]) -> str:
-    """The member Connection change this set was last nudged for ("" if none)."""
-    annotations = (body.get("metadata") or {}).get("annotations") or {}
-    cause = str(annotations.get(UPSTREAM_ANNOTATION) or "")
-    return cause if cause.startswith("Connection/") else ""
+    # What changed reaches the projects from the watch events of the set and of its
+    # Connections (followers.py): only those that planned with something else.
+    publish(kube.CONNECTION_SET, body, verdict, fields)
 
 
 def notify_projects(namespace: str, name: str, indexes: Mapping[str, Any], what: str) -> None:
@@ -175,16 +160,17 @@ def notify_projects(namespace: str, name: str, indexes: Mapping[str, Any], what:
 @kopf.on.resume(GROUP, VERSION, "connectionsets", backoff=5)
 @kopf.on.create(GROUP, VERSION, "connectionsets", backoff=5)
 @kopf.on.update(GROUP, VERSION, "connectionsets", backoff=5)
-def connection_set_changed(body: kopf.Body, **kwargs: Any) -> None:
-    """The set or one of its connections changed (kwargs carries kopf's indexes)."""
-    reconcile_set(body, kwargs)
+def connection_set_changed(body: kopf.Body, **_: Any) -> None:
+    """The set or one of its connections changed."""
+    reconcile_set(body)
 
 
 @kopf.on.event(GROUP, VERSION, "connectionsets")
 async def connection_set_event(event: kopf.RawEvent, body: kopf.Body, **kwargs: Any) -> None:
-    """A deleted set: its projects must stop claiming Ready (and stop running).
+    """Keep the set's copy; nudge the projects that planned with another state of it. A
+    deleted set: its projects must stop claiming Ready (and stop running).
 
-    Async: every set event passes here; only a deletion has work (in a thread)."""
+    Async: every set event passes here; only a nudge has work (in a thread)."""
     watched.observe(kube.CONNECTION_SET.kind, event, body)
     meta = body["metadata"]
     namespace, name = meta["namespace"], meta["name"]
@@ -193,13 +179,4 @@ async def connection_set_event(event: kopf.RawEvent, body: kopf.Body, **kwargs: 
         cause = f"deleted:{meta.get('uid')}"
         await asyncio.to_thread(notify_projects, namespace, name, kwargs, cause)
         return
-    state, stale = followers.behind(namespace, name)
-    if stale:
-        await asyncio.to_thread(nudge, namespace, name, stale, state)
-
-
-def nudge(namespace: str, name: str, projects: list[str], state: str) -> None:
-    """Projects that planned with another state of the set re-plan with this one."""
-    for project in projects:
-        cause = f"ConnectionSet/{name}@{state}"
-        request_reconcile(kube.PROJECT, namespace, project, cause, SET_ANNOTATION)
+    await followers.nudge(namespace, [name])

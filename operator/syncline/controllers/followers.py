@@ -31,20 +31,22 @@ import threading
 import time
 import weakref
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from syncline.controllers import kube, watched
+from syncline.controllers.dependencies import SET_ANNOTATION, request_reconcile
 from syncline.controllers.status import is_ready, ready_condition
-from syncline.controllers.watched import set_state
+from syncline.controllers.watched import ABSENT, outcome_digest, set_state
 
 FIRST_PLAN_WAIT_SECONDS = 20.0
 ABSENT_SET_WAIT_SECONDS = 3.0
 
 _lock = threading.Lock()
-_planned: dict[tuple[str, str], tuple[str, str]] = {}
-"""(namespace, project) -> (set name, the set's state the last plan used)."""
+_planned: dict[tuple[str, str], Planned] = {}
+"""(namespace, project) -> the inputs its last plan used."""
 _nudged: dict[tuple[str, str], str] = {}
-"""(namespace, project) -> the set state a nudge already asked it to plan with."""
+"""(namespace, project) -> the nudge already sent since that plan."""
 _wakeups: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Event]] = (
     weakref.WeakKeyDictionary()
 )
@@ -52,26 +54,67 @@ _wakeups: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio
 Per loop: an operator started again in the same process (the tests) runs a new one."""
 
 
-def read_set(namespace: str, project: str, set_name: str) -> dict[str, Any] | None:
-    """The set's watched copy, noting that ``project`` plans with the state it shows."""
+@dataclass(frozen=True, slots=True)
+class Planned:
+    """What a project's verdict was built on: its set's state and, per member
+    Connection (by name), the digest of its Ready and catalog."""
+
+    set_name: str
+    state: str
+    members: tuple[tuple[str, str], ...]
+
+
+def _planned_with(
+    set_name: str,
+    connection_set: Mapping[str, Any] | None,
+    connections: Mapping[str, Mapping[str, Any] | None],
+) -> Planned:
+    digests = tuple(sorted((name, _digest(obj)) for name, obj in connections.items()))
+    return Planned(set_name, set_state(connection_set), digests)
+
+
+def _digest(connection: Mapping[str, Any] | None) -> str:
+    if connection is None:
+        return ABSENT
+    status = connection.get("status") or {}
+    return outcome_digest(status.get("conditions"), status.get("entities"))
+
+
+def _member_names(connection_set: Mapping[str, Any] | None) -> list[str]:
+    members = ((connection_set or {}).get("spec") or {}).get("connections") or []
+    return [str(m["connectionRef"]["name"]) for m in members]
+
+
+def read_copies(
+    namespace: str, project: str, set_name: str
+) -> tuple[dict[str, Any] | None, dict[str, dict[str, Any] | None]]:
+    """The watched copies of the set and its member Connections (by name), noting that
+    ``project`` plans with them: one lock with :func:`behind`, so no change can fall
+    between what the project read and what it is known to have read."""
     with _lock:
         copy = watched.get(kube.CONNECTION_SET.kind, namespace, set_name)
-        _note(namespace, project, set_name, copy)
-        return copy
+        connections = {
+            name: watched.get(kube.CONNECTION.kind, namespace, name) for name in _member_names(copy)
+        }
+        _note(namespace, project, _planned_with(set_name, copy, connections))
+        return copy, connections
 
 
 def note_read(
-    namespace: str, project: str, set_name: str, connection_set: Mapping[str, Any] | None
+    namespace: str,
+    project: str,
+    set_name: str,
+    connection_set: Mapping[str, Any] | None,
+    connections: Mapping[str, Mapping[str, Any] | None],
 ) -> None:
-    """``project`` plans with the set as just read from the API server."""
+    """``project`` plans with these (read from the API server after :func:`read_copies`
+    noted the copies, so a change in between has already nudged it)."""
     with _lock:
-        _note(namespace, project, set_name, connection_set)
+        _note(namespace, project, _planned_with(set_name, connection_set, connections))
 
 
-def _note(
-    namespace: str, project: str, set_name: str, connection_set: Mapping[str, Any] | None
-) -> None:
-    _planned[(namespace, project)] = (set_name, set_state(connection_set))
+def _note(namespace: str, project: str, planned: Planned) -> None:
+    _planned[(namespace, project)] = planned
     _nudged.pop((namespace, project), None)
 
 
@@ -82,29 +125,44 @@ def forget(namespace: str, project: str) -> None:
         _nudged.pop((namespace, project), None)
 
 
-def behind(namespace: str, set_name: str) -> tuple[str, list[str]]:
-    """The set's state as its copy shows it, and the projects that planned with another
-    one and were not yet nudged for it. A set without any verdict yet nudges nobody: it
-    will have one soon, and that one is what the projects need."""
+def behind(namespace: str, set_name: str) -> list[tuple[str, str]]:
+    """(project, nudge) for each project whose last plan used another state of the set,
+    or, while the set is Ready and decided, another catalog of one of its members; each
+    nudge once. A set without any verdict yet nudges nobody: it will have one soon, and
+    that one is what the projects need. The nudge is what the set announces: its
+    ``<Ready>:<reason>``, or ``Connection/<name>@<digest>`` (watched.fresh_enough)."""
     with _lock:
         copy = watched.get(kube.CONNECTION_SET.kind, namespace, set_name)
         if (
             copy is not None
             and ready_condition((copy.get("status") or {}).get("conditions")) is None
         ):
-            return set_state(copy), []
+            return []
         state = set_state(copy)
-        stale = [
-            project
-            for (ns, project), (planned_set, planned) in _planned.items()
-            if ns == namespace
-            and planned_set == set_name
-            and planned != state
-            and _nudged.get((ns, project)) != state
-        ]
-        for project in stale:
-            _nudged[(namespace, project)] = state
-        return state, sorted(stale)
+        members: dict[str, str] = {}
+        if is_ready(copy) and decided(namespace, set_name):
+            members = {
+                name: _digest(watched.get(kube.CONNECTION.kind, namespace, name))
+                for name in _member_names(copy)
+            }
+        due: list[tuple[str, str]] = []
+        for (ns, project), planned in _planned.items():
+            if ns != namespace or planned.set_name != set_name:
+                continue
+            cause = state if planned.state != state else _member_cause(planned, members)
+            if cause and _nudged.get((ns, project)) != cause:
+                _nudged[(ns, project)] = cause
+                due.append((project, cause))
+        return sorted(due)
+
+
+def _member_cause(planned: Planned, members: Mapping[str, str]) -> str:
+    """The first member whose digest differs from the plan's ("" when none does)."""
+    used = dict(planned.members)
+    for name, digest in sorted(members.items()):
+        if used.get(name) != digest:
+            return f"Connection/{name}@{digest}"
+    return ""
 
 
 def decided(namespace: str, set_name: str) -> bool:
@@ -168,3 +226,17 @@ async def wait_until_decided(body: Mapping[str, Any]) -> None:
             await asyncio.wait_for(event.wait(), timeout=left)
         except TimeoutError:
             return
+
+
+async def nudge(namespace: str, sets: list[str]) -> None:
+    """Projects of these sets whose last plan used something the copies no longer show
+    plan again (from the watch events of sets and Connections, on the event loop)."""
+    due = [(name, project, what) for name in sets for project, what in behind(namespace, name)]
+    if due:
+        await asyncio.to_thread(_nudge, namespace, due)
+
+
+def _nudge(namespace: str, due: list[tuple[str, str, str]]) -> None:
+    for set_name, project, what in due:
+        cause = f"ConnectionSet/{set_name}@{what}"
+        request_reconcile(kube.PROJECT, namespace, project, cause, SET_ANNOTATION)

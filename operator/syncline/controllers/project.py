@@ -59,22 +59,27 @@ def read_inputs(
     ``cached``: the set and its Connections as their watches last showed them
     (controllers/watched.py), falling back to a read for any not seen yet."""
 
-    def get(kind: kube.Kind, obj_name: str) -> dict[str, Any] | None:
-        seen = watched.get(kind.kind, namespace, obj_name) if cached else None
-        return seen if seen is not None else kube.get_object(kind, namespace, obj_name)
-
     set_name = spec.connection_set_ref.name
-    set_obj = followers.read_set(namespace, name, set_name) if cached else None
+    set_obj, copies = followers.read_copies(namespace, name, set_name) if cached else (None, {})
+    read_now = set_obj is None
     if set_obj is None:
         set_obj = kube.get_object(kube.CONNECTION_SET, namespace, set_name)
-        followers.note_read(namespace, name, set_name, set_obj)
     template = None
     if spec.template_ref is not None:
         kind = kube.KINDS[spec.template_ref.kind]
         home = namespace if kind.namespaced else None
         template = kube.get_object(kind, home, spec.template_ref.name)
+    by_name: dict[str, dict[str, Any] | None] = {}
+    for member in ((set_obj or {}).get("spec") or {}).get("connections") or []:
+        ref = member["connectionRef"]["name"]
+        by_name[ref] = copies.get(ref)
+        if by_name[ref] is None:
+            by_name[ref] = kube.get_object(kube.CONNECTION, namespace, ref)
+            read_now = True
+    if read_now:
+        followers.note_read(namespace, name, set_name, set_obj, by_name)
     members = ((set_obj or {}).get("spec") or {}).get("connections") or []
-    connections = {m["name"]: get(kube.CONNECTION, m["connectionRef"]["name"]) for m in members}
+    connections = {m["name"]: by_name[m["connectionRef"]["name"]] for m in members}
     return ProjectInputs(name, spec, set_obj, template, connections, describe=describe_live)
 
 

@@ -20,11 +20,14 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-
-import pyarrow as pa
-import pyarrow.compute as pc
+from typing import TYPE_CHECKING
 
 from syncline.api.run import MAX_ROW_ERROR_SAMPLES, PartitionResult, RowError, RunResult
+
+# Arrow is imported where it is used: the operator reaches this module (KeyRange, through
+# the connectors) and must not load Arrow (tests/unit/test_operator_imports.py).
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 RESULT_ORDER = (RunResult.COMPLETED, RunResult.WARNING, RunResult.ERROR)
 
@@ -60,6 +63,9 @@ class KeyRange:
 
     def mask(self, batch: pa.RecordBatch) -> pa.Array:
         """Which rows of ``batch`` fall in the range (a null key falls in the first)."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
         values = batch.column(self.key)
         keep = pa.array([True] * batch.num_rows, pa.bool_())
         if self.low is not None:

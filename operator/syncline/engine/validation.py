@@ -15,13 +15,13 @@ from collections import Counter
 from collections.abc import Sequence
 from contextlib import closing
 
-import pyarrow as pa
-
 from syncline.api.connection import ConnectionType, Entity, EntityField
 from syncline.api.task import ArithmeticOp, Task, Transform, TransformType
-from syncline.engine.arrow_types import catalog_schema
-from syncline.engine.transform.sql import SqlStep
 from syncline.errors import SynclineError
+
+# The operator validates every project's tasks: Arrow and DuckDB (arrow_types,
+# transform.sql) are imported only by the checks that need them, a SQL step or a
+# scale-out key, so a plain task does not load them (tests/unit/test_operator_imports.py).
 
 
 def validate_task(
@@ -58,6 +58,9 @@ def shaped_source(task: Task, source: Entity, source_type: ConnectionType) -> En
     Raises 2206 QueryInvalid when the query cannot be planned."""
     if not task.query:
         return source
+    from syncline.engine.arrow_types import catalog_schema
+    from syncline.engine.transform.sql import SqlStep
+
     with closing(SqlStep(task.name, task.query)) as step:
         schema = step.output_schema(catalog_schema(source, source_type))
     fields = [EntityField(name=f.name, type=str(f.type), nullable=f.nullable) for f in schema]
@@ -139,6 +142,10 @@ def scale_out_errors(tasks: Sequence[Task]) -> list[SynclineError]:
 def _scale_out_key(task: Task, source: Entity, source_type: ConnectionType) -> list[SynclineError]:
     if task.scale_out is None:
         return []
+    import pyarrow as pa
+
+    from syncline.engine.arrow_types import catalog_schema
+
     key = task.scale_out.key
     schema = catalog_schema(source, source_type)
     if key not in schema.names:

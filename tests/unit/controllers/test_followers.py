@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from syncline.controllers import followers, watched
+from syncline.controllers.watched import outcome_digest
 
 NS = "team-a"
 READY = {"type": "Ready", "status": "True", "reason": "ConnectionsReady"}
@@ -46,44 +47,79 @@ def _connection(name: str, ready: bool | None) -> None:
     _see("Connection", name, {"observedGeneration": 1, "conditions": [condition]})
 
 
+def _plans(project: str) -> None:
+    followers.read_copies(NS, project, "pair")
+
+
 def test_only_projects_that_planned_with_another_state_are_nudged_and_only_once() -> None:
     _set(NOT_READY)
-    followers.read_set(NS, "orders", "pair")  # planned while not Ready
+    _plans("orders")  # planned while not Ready
     _set(READY)
-    followers.read_set(NS, "invoices", "pair")  # planned with Ready already
-    assert followers.behind(NS, "pair") == ("True:ConnectionsReady", ["orders"])
-    assert followers.behind(NS, "pair") == ("True:ConnectionsReady", [])  # asked already
-    followers.read_set(NS, "orders", "pair")  # it re-planned
+    _plans("invoices")  # planned with Ready already
+    assert followers.behind(NS, "pair") == [("orders", "True:ConnectionsReady")]
+    assert followers.behind(NS, "pair") == []  # asked already
+    _plans("orders")  # it re-planned
     _set(NOT_READY)
-    assert followers.behind(NS, "pair") == ("False:ConnectionNotReady", ["invoices", "orders"])
+    assert followers.behind(NS, "pair") == [
+        ("invoices", "False:ConnectionNotReady"),
+        ("orders", "False:ConnectionNotReady"),
+    ]
 
 
 def test_a_plan_from_a_fresh_read_counts_and_a_project_not_planned_yet_needs_no_nudge() -> None:
     _set(NOT_READY)
+    _plans("orders")
     fresh = {
         "metadata": {"generation": 1},
         "status": {"observedGeneration": 1, "conditions": [READY]},
     }
-    followers.note_read(NS, "orders", "pair", fresh)  # the API server was ahead of the watch
+    followers.note_read(NS, "orders", "pair", fresh, {})  # the API server was ahead
     _set(READY)
-    assert followers.behind(NS, "pair")[1] == []
+    assert followers.behind(NS, "pair") == []
 
 
 def test_a_set_without_a_verdict_nudges_nobody_and_other_sets_are_left_alone() -> None:
-    followers.read_set(NS, "orders", "pair")  # planned before the set was seen: absent
-    followers.note_read(NS, "other", "another-set", None)
+    _plans("orders")  # planned before the set was seen: absent
+    followers.note_read(NS, "other", "another-set", None, {})
     _set(None)
-    assert followers.behind(NS, "pair") == ("False:None", [])
+    assert followers.behind(NS, "pair") == []
     _set(NOT_READY)
-    assert followers.behind(NS, "pair") == ("False:ConnectionNotReady", ["orders"])
+    assert followers.behind(NS, "pair") == [("orders", "False:ConnectionNotReady")]
 
 
 def test_forgotten_projects_are_not_nudged() -> None:
     _set(NOT_READY)
-    followers.read_set(NS, "orders", "pair")
+    _plans("orders")
     followers.forget(NS, "orders")
     _set(READY)
-    assert followers.behind(NS, "pair")[1] == []
+    assert followers.behind(NS, "pair") == []
+
+
+def _ready_pair(entities: list[dict[str, Any]]) -> None:
+    """A decided, Ready set whose crm Connection shows ``entities``."""
+    rows = [_row("crm", True), _row("dwh", True)]
+    status = {"observedGeneration": 1, "members": rows, "conditions": [READY]}
+    refs = [{"name": n, "connectionRef": {"name": n}} for n in ("crm", "dwh")]
+    meta = {"name": "pair", "namespace": NS, "generation": 1}
+    body = {"metadata": meta, "spec": {"connections": refs}, "status": status}
+    watched.observe("ConnectionSet", {"type": "MODIFIED"}, body)
+    for name, catalog in (("crm", entities), ("dwh", [])):
+        condition = {"type": "Ready", "status": "True", "reason": "X"}
+        member = {"observedGeneration": 1, "conditions": [condition], "entities": catalog}
+        _see("Connection", name, member)
+
+
+def test_a_member_catalog_change_nudges_its_projects_while_the_set_stays_ready() -> None:
+    _ready_pair([])
+    _plans("orders")
+    assert followers.behind(NS, "pair") == []  # planned with exactly these catalogs
+    customers = [{"name": "customers", "fields": []}]
+    _ready_pair(customers)
+    digest = outcome_digest([{"type": "Ready", "status": "True"}], customers)
+    assert followers.behind(NS, "pair") == [("orders", f"Connection/crm@{digest}")]
+    assert followers.behind(NS, "pair") == []
+    _plans("orders")
+    assert followers.behind(NS, "pair") == []
 
 
 def _row(connection: str, ready: bool, seen: bool = True) -> dict[str, Any]:

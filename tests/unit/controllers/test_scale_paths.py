@@ -11,8 +11,6 @@ import pytest
 
 from syncline.controllers import starts
 from syncline.controllers.applied import RecentlyApplied
-from syncline.controllers.connectionset import member_change
-from syncline.controllers.dependencies import UPSTREAM_ANNOTATION
 from syncline.controllers.publish import unchanged
 from syncline.controllers.requests import has_new_token
 from syncline.controllers.single_flight import SingleFlight, probe_key
@@ -120,16 +118,6 @@ def test_probe_key_depends_on_spec_and_credential_values() -> None:
     assert key != probe_key(spec, {"username": "u", "password": "other"})
     assert key != probe_key({**spec, "environment": "staging"}, {"username": "u", "password": "p"})
     assert len(key) == 64  # a digest: no credential value in it
-
-
-def test_a_set_passes_on_only_member_connection_changes() -> None:
-    def nudged(cause: str | None) -> dict[str, object]:
-        annotations = {UPSTREAM_ANNOTATION: cause} if cause else {}
-        return {"metadata": {"annotations": annotations}}
-
-    assert member_change(nudged("Connection/crm@abc123")) == "Connection/crm@abc123"
-    assert member_change(nudged("quota:IntegrationProject/p@2")) == ""
-    assert member_change(nudged(None)) == ""
 
 
 def test_routine_successes_are_not_logged_but_reconciles_and_failures_are() -> None:

@@ -13,15 +13,17 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any
-
-import pyarrow as pa
-import pyarrow.compute as pc
+from typing import TYPE_CHECKING, Any
 
 from syncline.api.connection import Entity
 from syncline.api.run import RowError
 from syncline.engine.partitions import KeyRange
 from syncline.errors import SynclineError
+
+# Arrow is imported where it is used: the operator probes connections through this
+# module and must not load Arrow for that (tests/unit/test_operator_imports.py).
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 DEFAULT_BATCH_SIZE = 50_000
 
@@ -134,6 +136,8 @@ class Source(Connector):
         """The smallest and largest value of the integer field ``key`` ((None, None) when
         the entity has none), to split a task over pods. This default reads the entity
         through; a source that can ask for them (``min``/``max`` over an index) should."""
+        import pyarrow.compute as pc
+
         low: int | None = None
         high: int | None = None
         for batch in self.read(entity, batch_size=DEFAULT_BATCH_SIZE):
@@ -214,6 +218,10 @@ class Sink(Connector):
         self.dry_run = True
 
     dry_run: bool = False
-    row_rejections: tuple[type[BaseException], ...] = ()
-    """Errors meaning "the destination refused these rows" (bisected to the bad rows),
-    as opposed to errors meaning the destination itself failed."""
+
+    @property
+    def row_rejections(self) -> tuple[type[BaseException], ...]:
+        """Errors meaning "the destination refused these rows" (bisected to the bad rows),
+        as opposed to errors meaning the destination itself failed. A property, so a sink
+        can name Arrow's errors without importing Arrow before it writes."""
+        return ()

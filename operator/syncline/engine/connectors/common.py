@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any
-
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any
 
 from syncline.api.connection import Entity, EntityField
 from syncline.engine.partitions import KeyRange
 from syncline.errors import SynclineError
+
+# Arrow is imported where it is used: the operator describes entities through the SQL
+# connectors and must not load Arrow for that (tests/unit/test_operator_imports.py).
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 STATE_TABLE = "_syncline_state"
 REJECTS_TABLE = "_syncline_rejects"
@@ -23,6 +26,8 @@ _DECIMAL = re.compile(r"\b(?:numeric|decimal)\s*\(\s*(\d+)\s*(?:,\s*(\d+))?\s*\)
 
 def arrow_type(sql_type: str) -> pa.DataType:
     """The Arrow type a column of this SQL type travels as (text when unsure)."""
+    import pyarrow as pa
+
     t = sql_type.lower()
     if t in ("tinyint(1)", "boolean", "bool"):
         return pa.bool_()
@@ -44,6 +49,8 @@ def arrow_type(sql_type: str) -> pa.DataType:
 
 def rows_to_batch(rows: Sequence[Sequence[Any]], schema: pa.Schema) -> pa.RecordBatch:
     """A record batch from DB-API rows (column-wise conversion, typed by the catalog)."""
+    import pyarrow as pa
+
     if not rows:
         return pa.RecordBatch.from_pylist([], schema=schema)
     columns = list(zip(*rows, strict=True))
@@ -54,6 +61,8 @@ def rows_to_batch(rows: Sequence[Sequence[Any]], schema: pa.Schema) -> pa.Record
 def _column(values: list[Any], arrow: pa.DataType) -> pa.Array:
     """Values as an Arrow array; drivers' near-misses (0/1 for booleans, objects for
     text) are converted instead of failing the read."""
+    import pyarrow as pa
+
     try:
         return pa.array(values, type=arrow)
     except (pa.ArrowInvalid, pa.ArrowTypeError):
@@ -66,6 +75,8 @@ def _column(values: list[Any], arrow: pa.DataType) -> pa.Array:
 
 def entity_schema(entity: Entity) -> pa.Schema:
     """The Arrow schema of an entity from its catalog field types."""
+    import pyarrow as pa
+
     return pa.schema([pa.field(f.name, arrow_type(f.type), f.nullable) for f in entity.fields])
 
 

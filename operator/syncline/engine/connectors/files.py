@@ -15,21 +15,19 @@ import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Any
-
-import duckdb
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.csv as pacsv
-import pyarrow.json as pajson
-import pyarrow.parquet as pq
+from typing import TYPE_CHECKING, Any
 
 from syncline.api.connection import ConnectionSpec, Entity, FileFormat
 from syncline.api.run import RowError
 from syncline.engine.connectors.base import Capabilities, MergeCounts, Sink, Source
 from syncline.engine.connectors.common import build_entity, not_found, quote_ident
-from syncline.engine.duck import duck_query, sandboxed_connection
 from syncline.errors import SynclineError
+
+# Arrow and DuckDB are imported where they are used: the operator checks file connections
+# through this module and must not load them for that (tests/unit/test_operator_imports.py);
+# describing a file needs Arrow (its types are what Arrow infers from the file).
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 SUFFIXES = {
     ".csv": FileFormat.CSV,
@@ -52,7 +50,12 @@ class FileConnector(Source, Sink):
         needs_unique_index=False,
     )
 
-    row_rejections = (pa.ArrowInvalid, duckdb.ConversionException)
+    @property
+    def row_rejections(self) -> tuple[type[BaseException], ...]:
+        import duckdb
+        import pyarrow as pa
+
+        return (pa.ArrowInvalid, duckdb.ConversionException)
 
     def __init__(
         self,
@@ -110,6 +113,9 @@ class FileConnector(Source, Sink):
         return build_entity(entity, [(f.name, str(f.type), f.nullable) for f in schema], [])
 
     def arrow_schema(self, entity: str) -> pa.Schema:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
         if entity in self._tables:
             return self._tables[entity].schema
         path = self._path(entity)
@@ -123,6 +129,9 @@ class FileConnector(Source, Sink):
 
     @contextmanager
     def _open(self, path: Path, fmt: FileFormat) -> Iterator[pa.RecordBatchReader]:
+        import pyarrow.csv as pacsv
+        import pyarrow.json as pajson
+
         if fmt is FileFormat.CSV:
             reader = pacsv.open_csv(
                 path,
@@ -149,6 +158,9 @@ class FileConnector(Source, Sink):
         cursor_field: str | None = None,
         after: str | None = None,
     ) -> Iterator[pa.RecordBatch]:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
         path = self._path(entity)
         fmt = self._format(path)
         for batch in self._batches(path, fmt, batch_size):
@@ -169,6 +181,8 @@ class FileConnector(Source, Sink):
     ) -> int:
         """A Parquet file's footer says how many rows it has; other files are read, up to
         ``at_most`` rows."""
+        import pyarrow.parquet as pq
+
         path = self._path(entity)
         if self._format(path) is FileFormat.PARQUET and (cursor_field is None or after is None):
             found = pq.ParquetFile(path).metadata.num_rows if path.stat().st_size else 0
@@ -181,6 +195,8 @@ class FileConnector(Source, Sink):
         return found
 
     def _batches(self, path: Path, fmt: FileFormat, batch_size: int) -> Iterator[pa.RecordBatch]:
+        import pyarrow.parquet as pq
+
         if path.stat().st_size == 0:
             return  # an empty file has no records (Arrow's readers refuse it)
         if fmt is FileFormat.PARQUET:
@@ -210,6 +226,8 @@ class FileConnector(Source, Sink):
             raise
 
     def _existing(self, entity: str, batch: pa.RecordBatch) -> pa.Table:
+        import pyarrow as pa
+
         if entity not in self._tables:
             try:
                 path = self._path(entity)
@@ -223,6 +241,10 @@ class FileConnector(Source, Sink):
         return self._tables[entity]
 
     def merge(self, entity: str, batch: pa.RecordBatch, keys: Sequence[str]) -> MergeCounts:
+        import pyarrow as pa
+
+        from syncline.engine.duck import duck_query, sandboxed_connection
+
         existing = self._existing(entity, batch)
         self._keys[entity] = list(keys)
         count_sql, merge_sql = _merge_sql(existing.schema.names, batch.schema.names, keys)
@@ -245,6 +267,8 @@ class FileConnector(Source, Sink):
     def lookup(
         self, entity: str, keys: Sequence[str], batch: pa.RecordBatch
     ) -> list[dict[str, Any]]:
+        import pyarrow as pa
+
         existing = self._existing(entity, batch)
         if not existing.num_rows:
             return []
@@ -295,6 +319,9 @@ class FileConnector(Source, Sink):
         self._rejects.clear()
 
     def _publish(self, entity: str, table: pa.Table) -> None:
+        import pyarrow.csv as pacsv
+        import pyarrow.parquet as pq
+
         try:
             path = self._path(entity)
         except SynclineError:

@@ -15,9 +15,8 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from itertools import count
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
 import pymysql
 import pymysql.cursors
 
@@ -39,6 +38,11 @@ from syncline.engine.connectors.common import (
 from syncline.engine.connectors.tls import SslMode, ssl_mode
 from syncline.engine.partitions import KeyRange
 from syncline.errors import SynclineError
+
+# Arrow is imported where it is used: the operator checks and describes connections
+# through this module and must not load Arrow for that (tests/unit/test_operator_imports.py).
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 _SAVEPOINTS = count()
 _ACCESS_DENIED = (1044, 1045, 1698)

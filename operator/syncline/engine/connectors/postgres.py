@@ -11,17 +11,13 @@ import io
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from typing import Any, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 import psycopg
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 from psycopg import sql
 
 from syncline.api.connection import ConnectionSpec, Entity
 from syncline.api.run import RowError
-from syncline.engine.connectors import pg_binary
 from syncline.engine.connectors.base import Capabilities, MergeCounts, Sink, Source
 from syncline.engine.connectors.common import (
     INTERNAL_TABLES,
@@ -34,11 +30,16 @@ from syncline.engine.connectors.common import (
     range_predicate,
 )
 from syncline.engine.connectors.pg_catalog import COLUMNS, TABLES, UNIQUE, type_name
-from syncline.engine.connectors.pg_copy import CopyStream, parse, select_list
 from syncline.engine.connectors.pg_copy_out import copy_out
 from syncline.engine.connectors.tls import ssl_mode
 from syncline.engine.partitions import KeyRange
 from syncline.errors import SynclineError
+
+# Arrow (and the COPY codecs built on it) is imported where it is used: the operator
+# checks and describes connections through this module and must not load Arrow for
+# that (tests/unit/test_operator_imports.py).
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 Probe: TypeAlias = Literal["by-key"] | tuple[int, int]
 """How a merge finds the destination's rows: an index lookup per key, or one ordered
@@ -56,6 +57,9 @@ spills a 50,000-row batch to disk."""
 
 def dense_range(batch: pa.RecordBatch, keys: Sequence[str]) -> tuple[int, int] | None:
     """The low and high key of ``batch`` when its one integer key is dense, else None."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     if len(keys) != 1 or not pa.types.is_integer(batch.schema.field(keys[0]).type):
         return None
     bounds = pc.min_max(batch.column(keys[0])).as_py()
@@ -76,7 +80,11 @@ class PostgresConnector(Source, Sink):
         needs_unique_index=True,
     )
 
-    row_rejections = (psycopg.DataError, psycopg.IntegrityError, pa.ArrowInvalid)
+    @property
+    def row_rejections(self) -> tuple[type[BaseException], ...]:
+        import pyarrow as pa
+
+        return (psycopg.DataError, psycopg.IntegrityError, pa.ArrowInvalid)
 
     def __init__(
         self, spec: ConnectionSpec, credentials: Mapping[str, str], *, timeout_seconds: float
@@ -223,6 +231,8 @@ class PostgresConnector(Source, Sink):
         after: str | None,
         key_range: KeyRange | None,
     ) -> Iterator[pa.RecordBatch]:
+        from syncline.engine.connectors.pg_copy import CopyStream, parse, select_list
+
         described = self.describe(entity)
         schema = entity_schema(described)
         query = sql.SQL("SELECT {} FROM {}").format(select_list(schema), self._table(entity))
@@ -316,6 +326,8 @@ class PostgresConnector(Source, Sink):
     def _encode(
         self, types: Mapping[str, str], batch: pa.RecordBatch
     ) -> list[bytes | memoryview] | None:
+        from syncline.engine.connectors import pg_binary
+
         return pg_binary.encode(batch, [types.get(name, "") for name in batch.schema.names])
 
     def _load_stage(
@@ -334,6 +346,8 @@ class PostgresConnector(Source, Sink):
             payload = self._encode(self._column_types(entity), batch)
         fmt = sql.SQL("binary")
         if payload is None:
+            import pyarrow.csv as pacsv
+
             buf = io.BytesIO()
             pacsv.write_csv(batch, buf, pacsv.WriteOptions(include_header=False))
             payload, fmt = [buf.getbuffer()], sql.SQL("csv")

@@ -12,9 +12,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from itertools import count
 from pathlib import Path
-from typing import Any
-
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any
 
 from syncline.api.connection import ConnectionSpec, Entity
 from syncline.api.run import RowError
@@ -31,6 +29,11 @@ from syncline.engine.connectors.common import (
     rows_to_batch,
 )
 from syncline.errors import SynclineError
+
+# Arrow is imported where it is used: the operator checks and describes connections
+# through this module and must not load Arrow for that (tests/unit/test_operator_imports.py).
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 _SAVEPOINTS = count()
 
@@ -117,6 +120,8 @@ class SqliteConnector(Source, Sink):
 
     def arrow_schema(self, entity: str) -> pa.Schema:
         """SQLite stores dates and decimals as text or numbers: only numbers stay typed."""
+        import pyarrow as pa
+
         fields = []
         for f in entity_schema(self.describe(entity)):
             t = f.type
@@ -159,6 +164,8 @@ class SqliteConnector(Source, Sink):
         at_most: int | None = None,
     ) -> int:
         """One bounded query: the rows past ``at_most`` are never visited."""
+        import pyarrow as pa
+
         schema = self.arrow_schema(entity) if after is not None else pa.schema([])
         where, params = _past(schema, cursor_field, after)
         query = f"SELECT 1 FROM {quote_ident(entity)}{where}"
@@ -309,6 +316,8 @@ def _past(schema: pa.Schema, cursor_field: str | None, after: str | None) -> tup
 
 def _typed(value: str, arrow: pa.DataType) -> Any:
     """SQLite compares integers and text by storage class: pass the cursor typed."""
+    import pyarrow as pa
+
     if pa.types.is_integer(arrow):
         return int(value)
     if pa.types.is_floating(arrow):
@@ -318,6 +327,8 @@ def _typed(value: str, arrow: pa.DataType) -> Any:
 
 def _bindable(batch: pa.RecordBatch) -> pa.RecordBatch:
     """sqlite3 binds neither Decimal nor dates portably: send decimals and times as text."""
+    import pyarrow as pa
+
     arrays = []
     for col in batch.columns:
         t = col.type
