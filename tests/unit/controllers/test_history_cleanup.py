@@ -68,7 +68,7 @@ def test_runs_past_each_projects_own_retention_go_over_pages_in_few_requests(
     monkeypatch.setattr(runs, "_custom", lambda: fake)
     monkeypatch.setattr(housekeeping, "_namespaces", lambda: [None])
 
-    monkeypatch.setattr(housekeeping, "RUNS_PER_PAGE", 3)
+    monkeypatch.setattr(housekeeping, "PAGE", 3)
     result = housekeeping.clean_up_history(None, "")  # type: ignore[arg-type]
 
     assert sorted(fake.deleted) == [("a", "default-46"), ("a", "short-10"), ("a", "short-6")]
