@@ -27,6 +27,7 @@ What is kept lives in this process only: after a restart every project is resume
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
 import weakref
@@ -34,11 +35,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from kubernetes.client.exceptions import ApiException
+
 from syncline.controllers import kube, watched
 from syncline.controllers.dependencies import SET_ANNOTATION, request_reconcile
 from syncline.controllers.status import is_ready, ready_condition
 from syncline.controllers.watched import ABSENT, outcome_digest, set_state
 
+logger = logging.getLogger(__name__)
 FIRST_PLAN_WAIT_SECONDS = 20.0
 ABSENT_SET_WAIT_SECONDS = 3.0
 
@@ -237,6 +241,23 @@ async def nudge(namespace: str, sets: list[str]) -> None:
 
 
 def _nudge(namespace: str, due: list[tuple[str, str, str]]) -> None:
+    """Annotate each project; one that cannot be annotated now is asked again on the next
+    event of its set or members (at the latest the next connection-recheck's)."""
     for set_name, project, what in due:
         cause = f"ConnectionSet/{set_name}@{what}"
-        request_reconcile(kube.PROJECT, namespace, project, cause, SET_ANNOTATION)
+        try:
+            request_reconcile(kube.PROJECT, namespace, project, cause, SET_ANNOTATION)
+        except ApiException as err:
+            if err.status == 404:
+                continue  # deleted meanwhile: nothing to tell
+            with _lock:
+                if _nudged.get((namespace, project)) == what:
+                    del _nudged[(namespace, project)]
+            logger.warning(
+                "could not nudge %s/%s (%s): %s %s",
+                namespace,
+                project,
+                cause,
+                err.status,
+                err.reason,
+            )

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from kubernetes.client.exceptions import ApiException
 
 from syncline.controllers import followers, watched
 from syncline.controllers.watched import outcome_digest
@@ -191,3 +192,26 @@ def test_the_wait_is_bounded_and_shorter_for_a_set_never_seen(
     assert asyncio.run(waited(_project(set_name="missing"))) < 0.15
     _set(None, [])
     assert 0.15 <= asyncio.run(waited(_project())) < 1
+
+
+def test_a_nudge_that_could_not_be_sent_is_sent_on_the_next_change(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sent: list[tuple[str, str]] = []
+
+    def annotate(kind: Any, namespace: str, name: str, cause: str, annotation: str) -> None:
+        if not sent:
+            sent.append(("refused", cause))
+            raise ApiException(status=500, reason="Internal Server Error")
+        sent.append((name, cause))
+
+    monkeypatch.setattr(followers, "request_reconcile", annotate)
+    _set(NOT_READY)
+    _plans("orders")
+    _set(READY)
+    asyncio.run(followers.nudge(NS, ["pair"]))  # refused: remembered as not sent
+    asyncio.run(followers.nudge(NS, ["pair"]))  # the next event of the set sends it
+    assert sent == [
+        ("refused", "ConnectionSet/pair@True:ConnectionsReady"),
+        ("orders", "ConnectionSet/pair@True:ConnectionsReady"),
+    ]
