@@ -341,14 +341,16 @@ def test_service_balances_over_ready_pods_of_a_deployment(
         "both replicas to be ready",
     )
     client_code = (
+        # By time, not by count: both replicas are Ready before the proxy's rules name
+        # both endpoints, and 200 quick requests could all fall into that moment.
         "import time, urllib.request\n"
-        "seen = set()\n"
-        "for _ in range(200):\n"
+        "seen, deadline = set(), time.monotonic() + 40\n"
+        "while len(seen) < 2 and time.monotonic() < deadline:\n"
         " try:\n"
         f"  seen.add(urllib.request.urlopen('http://{cluster_ip}/', timeout=2).read().decode())\n"
         " except OSError:\n"
         "  time.sleep(0.2)\n"
-        " if len(seen) == 2: break\n"
+        " time.sleep(0.05)\n"
         "print(len(seen))"
     )
     core.create_namespaced_pod(namespace, pod("client", python_container(client_code, image)))

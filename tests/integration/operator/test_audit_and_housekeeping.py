@@ -25,6 +25,7 @@ from syncline.audit.chain import AuditRecord
 from syncline.devcluster.databases import DatabaseAccess
 from syncline.errors import SynclineError
 from syncline.housekeeping import list_builtin_schedules, set_builtin_schedule
+from syncline.housekeeping.schedules import BuiltinSchedule
 from syncline.kube.runrecord import RunRecord
 from syncline.scheduling.cronjob import cronjob_name
 from tests.integration.operator.conftest import make_world, project_spec
@@ -93,6 +94,10 @@ def _old_run(api: client.ApiClient, cluster: Cluster, name: str) -> None:
     )
 
 
+def _listed(api: client.ApiClient, namespace: str) -> dict[str, BuiltinSchedule]:
+    return {s.name: s for s in list_builtin_schedules(api, namespace=namespace)}
+
+
 def _run_exists(cluster: Cluster, name: str) -> bool:
     try:
         cluster.get("integrationruns", name)
@@ -135,8 +140,13 @@ def test_a_changed_builtin_cron_takes_effect_without_a_restart(
     assert "history-cleanup: * * * * *" in changed
     set_builtin_schedule(kube_api, "audit-verification", "*  *  * * *", namespace=namespace)
     wait_for(lambda: not _run_exists(cluster, "sync-old"), 90, "the cleanup at the new cron")
-    listed = {s.name: s for s in list_builtin_schedules(kube_api, namespace=namespace)}
-    assert listed["history-cleanup"].last_run_time is not None
+    # The last run is noted just after the work ends: a moment after the run went.
+    wait_for(
+        lambda: _listed(kube_api, namespace)["history-cleanup"].last_run_time,
+        30,
+        "the cleanup's last run noted",
+    )
+    listed = _listed(kube_api, namespace)
     assert listed["history-cleanup"].cron == "* * * * *"
     assert listed["connection-recheck"].last_run_time is None  # its cron did not fire
     wait_for(
