@@ -37,9 +37,9 @@ from syncline.audit.state import (
     update_state,
 )
 from syncline.audit.store import (
+    ConfigMaps,
     add_checkpoint,
     append_records,
-    core,
     delete_file,
     expired_files,
     read_files,
@@ -196,12 +196,12 @@ def get_config(api: client.ApiClient, *, namespace: str | None = None) -> AuditC
     """The audit configuration (defaults when none was set)."""
     ns = system_namespace(namespace)
     try:
-        configmap = core(api).read_namespaced_config_map(CONFIG_NAME, ns)
+        configmap = ConfigMaps(api, ns).read(CONFIG_NAME)
     except ApiException as err:
         if err.status == 404:
             return AuditConfig()
         raise
-    raw = (configmap.data or {}).get("config.json") or "{}"
+    raw = (configmap.get("data") or {}).get("config.json") or "{}"
     return parse_config(json.loads(raw))
 
 
@@ -217,11 +217,11 @@ def set_config(
         "metadata": {"name": CONFIG_NAME, "labels": LABELS},
         "data": {"config.json": model.model_dump_json(by_alias=True, exclude_none=True)},
     }
-    v1 = core(api)
+    configmaps = ConfigMaps(api, ns)
     try:
-        v1.replace_namespaced_config_map(CONFIG_NAME, ns, body)
+        configmaps.replace(CONFIG_NAME, body)
     except ApiException as err:
         if err.status != 404:
             raise
-        v1.create_namespaced_config_map(ns, body)
+        configmaps.create(body)
     return model

@@ -20,7 +20,7 @@ from kubernetes.client.exceptions import ApiException
 
 from syncline.audit.chain import canonical, sign
 from syncline.audit.files import LABELS, STATE_NAME
-from syncline.audit.store import core
+from syncline.audit.store import ConfigMaps
 from syncline.errors import SynclineError
 
 
@@ -44,13 +44,13 @@ def read_state(api: client.ApiClient, namespace: str) -> dict[str, str]:
     """The state's data (empty when there is none yet), with its resourceVersion under
     ``""``."""
     try:
-        configmap = core(api).read_namespaced_config_map(STATE_NAME, namespace)
+        configmap = ConfigMaps(api, namespace).read(STATE_NAME)
     except ApiException as err:
         if err.status == 404:
             return {}
         raise
-    data = dict(configmap.data or {})
-    data[""] = configmap.metadata.resource_version
+    data = dict(configmap.get("data") or {})
+    data[""] = configmap["metadata"]["resourceVersion"]
     return data
 
 
@@ -72,7 +72,7 @@ def update_state(
 ) -> None:
     """Read, ``change`` (returns the keys to set, or None for nothing), write with the
     resourceVersion read; a 409 means someone else wrote: read and decide again."""
-    v1 = core(api)
+    configmaps = ConfigMaps(api, namespace)
     for _ in range(attempts):
         state = read_state(api, namespace)
         updates = change({k: v for k, v in state.items() if k})
@@ -86,9 +86,9 @@ def update_state(
         try:
             if "" in state:
                 body["metadata"]["resourceVersion"] = state[""]
-                v1.replace_namespaced_config_map(STATE_NAME, namespace, body)
+                configmaps.replace(STATE_NAME, body)
             else:
-                v1.create_namespaced_config_map(namespace, body)
+                configmaps.create(body)
         except ApiException as err:
             if err.status in (409, 404):
                 continue

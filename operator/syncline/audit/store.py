@@ -37,6 +37,7 @@ from syncline.audit.files import (
     to_configmap,
 )
 from syncline.errors import SynclineError
+from syncline.kube import plain
 
 log = logging.getLogger(__name__)
 
@@ -61,15 +62,35 @@ def now_rfc3339() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def core(api: client.ApiClient) -> Any:
-    """CoreV1Api typed loosely: its methods take plain dict bodies at runtime."""
-    return client.CoreV1Api(api)
+class ConfigMaps:
+    """One namespace's ConfigMaps as plain dicts (kube.plain: no client models)."""
 
+    def __init__(self, api: client.ApiClient, namespace: str) -> None:
+        self.api, self.namespace = api, namespace
 
-def _plain(api: client.ApiClient, obj: Any) -> dict[str, Any]:
-    """A client model as the JSON dict the API server sent."""
-    plain: dict[str, Any] = api.sanitize_for_serialization(obj)  # type: ignore[no-untyped-call]
-    return plain
+    def _path(self, name: str | None = None) -> str:
+        return plain.path("v1", "configmaps", self.namespace, name)
+
+    def read(self, name: str) -> dict[str, Any]:
+        found: dict[str, Any] = plain.get(self.api, self._path(name))
+        return found
+
+    def list(self, label_selector: str) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = plain.get(
+            self.api, self._path(), labelSelector=label_selector
+        )["items"]
+        return items
+
+    def create(self, body: dict[str, Any]) -> dict[str, Any]:
+        created: dict[str, Any] = plain.create(self.api, self._path(), body)
+        return created
+
+    def replace(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
+        written: dict[str, Any] = plain.replace(self.api, self._path(name), body)
+        return written
+
+    def delete(self, name: str) -> None:
+        plain.delete(self.api, self._path(name))
 
 
 # -- the signing key ---------------------------------------------------------------------
@@ -78,15 +99,15 @@ def _plain(api: client.ApiClient, obj: Any) -> dict[str, Any]:
 def signing_key(api: client.ApiClient, namespace: str) -> bytes:
     """The checkpoint key from Secret ``syncline-audit-key`` (key ``key``), created with 32
     random bytes by whichever writer needs it first (the loser of that race reads it)."""
-    v1 = core(api)
+    secrets_path = plain.path("v1", "secrets", namespace)
     for _ in range(3):
         try:
-            secret = v1.read_namespaced_secret(KEY_SECRET, namespace)
+            secret = plain.get(api, plain.path("v1", "secrets", namespace, KEY_SECRET))
         except ApiException as err:
             if err.status != 404:
                 raise SynclineError("AuditKeyUnavailable", detail=f"HTTP {err.status}") from err
         else:
-            encoded = (secret.data or {}).get("key")
+            encoded = (secret.get("data") or {}).get("key")
             if not encoded:
                 raise SynclineError("AuditKeyUnavailable", detail=f"{KEY_SECRET} has no key")
             return base64.b64decode(encoded)
@@ -96,7 +117,7 @@ def signing_key(api: client.ApiClient, namespace: str) -> bytes:
             "data": {"key": base64.b64encode(secrets.token_bytes(32)).decode()},
         }
         try:
-            v1.create_namespaced_secret(namespace, body)
+            plain.create(api, secrets_path, body)
         except ApiException as err:
             if err.status != 409:
                 raise SynclineError("AuditKeyUnavailable", detail=f"HTTP {err.status}") from err
@@ -108,20 +129,19 @@ def signing_key(api: client.ApiClient, namespace: str) -> bytes:
 
 def read_files(api: client.ApiClient, namespace: str) -> list[AuditFile]:
     """Every audit file, oldest first."""
-    listing = core(api).list_namespaced_config_map(namespace, label_selector=f"{FILE_LABEL}=true")
-    files = [from_configmap(_plain(api, item)) for item in listing.items]
+    listing = ConfigMaps(api, namespace).list(f"{FILE_LABEL}=true")
+    files = [from_configmap(item) for item in listing]
     return sorted(files, key=lambda f: f.index)
 
 
 def read_one(api: client.ApiClient, namespace: str, name: str) -> AuditFile:
     """One file by name; 2704 when there is none."""
     try:
-        configmap = core(api).read_namespaced_config_map(name, namespace)
+        data = ConfigMaps(api, namespace).read(name)
     except ApiException as err:
         if err.status == 404:
             raise SynclineError("AuditFileNotFound", name=name) from err
         raise
-    data = _plain(api, configmap)
     if (data["metadata"].get("labels") or {}).get(FILE_LABEL) != "true":
         raise SynclineError("AuditFileNotFound", name=name)
     return from_configmap(data)
@@ -186,9 +206,7 @@ def _successor(sealed: AuditFile) -> AuditFile:
 def _create(api: client.ApiClient, namespace: str, audit_file: AuditFile) -> AuditFile:
     """Create ``audit_file``; if another writer created it first, read theirs."""
     try:
-        created = core(api).create_namespaced_config_map(
-            namespace, to_configmap(audit_file, namespace)
-        )
+        created = ConfigMaps(api, namespace).create(to_configmap(audit_file, namespace))
     except ApiException as err:
         if err.status != 409:
             raise
@@ -196,7 +214,7 @@ def _create(api: client.ApiClient, namespace: str, audit_file: AuditFile) -> Aud
         if existing is None:
             raise
         return existing
-    return from_configmap(_plain(api, created))
+    return from_configmap(created)
 
 
 def replace_file(api: client.ApiClient, namespace: str, audit_file: AuditFile) -> bool:
@@ -205,15 +223,15 @@ def replace_file(api: client.ApiClient, namespace: str, audit_file: AuditFile) -
     The written file (with its new resourceVersion) becomes the cached newest one; a
     conflict forgets the cache, so the retry reads what the other writer wrote."""
     try:
-        written = core(api).replace_namespaced_config_map(
-            audit_file.name, namespace, to_configmap(audit_file, namespace)
+        written = ConfigMaps(api, namespace).replace(
+            audit_file.name, to_configmap(audit_file, namespace)
         )
     except ApiException as err:
         forget_latest(api, namespace)
         if err.status in (409, 404):
             return False
         raise
-    version = getattr(getattr(written, "metadata", None), "resource_version", None)
+    version = (written.get("metadata") or {}).get("resourceVersion")
     if version:
         _latest[_cache_key(api, namespace)] = replace(audit_file, resource_version=version)
     else:
@@ -355,7 +373,7 @@ def _parse_time(text: str) -> datetime:
 
 def delete_file(api: client.ApiClient, namespace: str, audit_file: AuditFile) -> None:
     try:
-        core(api).delete_namespaced_config_map(audit_file.name, namespace)
+        ConfigMaps(api, namespace).delete(audit_file.name)
     except ApiException as err:
         if err.status != 404:
             raise

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import Any
 
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from syncline.audit.files import STATE_NAME
+from syncline.kube import plain
 
 logger = logging.getLogger(__name__)
 
@@ -37,9 +37,8 @@ def warn_audit(api: client.ApiClient, namespace: str, reason: str, message: str)
         "lastTimestamp": now,
         "count": 1,
     }
-    core: Any = client.CoreV1Api(api)
     try:
-        core.create_namespaced_event(namespace, event)
+        plain.create(api, plain.path("v1", "events", namespace), event)
     except ApiException as err:
         logger.warning("event %s not posted: HTTP %s", reason, err.status)
     logger.warning("%s", message)

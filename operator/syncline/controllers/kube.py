@@ -19,6 +19,7 @@ from kubernetes.client.exceptions import ApiException
 from syncline.api.base import GROUP, VERSION
 from syncline.errors import SynclineError
 from syncline.kube import client as kube_client
+from syncline.kube import plain
 
 FIELD_MANAGER = "syncline"
 CONNECTION_POOL_SIZE = 32
@@ -135,74 +136,73 @@ def read_secret(namespace: str, name: str) -> dict[str, str] | None:
     The values are returned to the caller only to hand them to the connection check;
     nothing here logs them, and exceptions carry names, never data.
     """
-    core = kubernetes.client.CoreV1Api(api_client())
     try:
-        secret = core.read_namespaced_secret(name, namespace)
+        secret = plain.get(api_client(), plain.path("v1", "secrets", namespace, name))
     except ApiException as err:
         if err.status == 404:
             return None
         if err.status == 403:
             raise SynclineError("SecretForbidden", name=name) from None
         raise
-    data = secret.data or {}
+    data = secret.get("data") or {}
     return {k: base64.b64decode(v).decode("utf-8", "replace") for k, v in data.items()}
+
+
+def _cronjobs(namespace: str, name: str | None = None) -> str:
+    return plain.path("batch/v1", "cronjobs", namespace, name)
+
+
+def _jobs(namespace: str, name: str | None = None) -> str:
+    return plain.path("batch/v1", "jobs", namespace, name)
 
 
 def get_cronjob(namespace: str, name: str) -> dict[str, Any] | None:
     """The CronJob as a plain dict, or None."""
-    batch = kubernetes.client.BatchV1Api(api_client())
     try:
-        obj = batch.read_namespaced_cron_job(name, namespace)
+        found: dict[str, Any] = plain.get(api_client(), _cronjobs(namespace, name))
     except ApiException as err:
         if err.status == 404:
             return None
         raise
-    result: dict[str, Any] = api_client().sanitize_for_serialization(obj)
-    return result
+    return found
 
 
 def apply_cronjob(manifest: dict[str, Any]) -> dict[str, Any]:
     """Server-side apply with force: the fields we set are ours, hand edits are reverted."""
-    obj = _server_side_apply(
-        kubernetes.client.BatchV1Api(api_client()).patch_namespaced_cron_job, manifest
-    )
-    result: dict[str, Any] = api_client().sanitize_for_serialization(obj)
-    return result
+    return _server_side_apply("batch/v1", "cronjobs", manifest)
 
 
-def _server_side_apply(patch: Callable[..., Any], manifest: dict[str, Any]) -> Any:
-    """``patch`` (a namespaced ``patch_*`` of the client) as a forced server-side apply."""
+def _server_side_apply(group_version: str, plural: str, manifest: dict[str, Any]) -> dict[str, Any]:
+    """A forced server-side apply of a namespaced object; the object as stored."""
     meta = manifest["metadata"]
-    return patch(
-        meta["name"],
-        meta["namespace"],
-        manifest,
-        field_manager=FIELD_MANAGER,
-        force=True,
-        _content_type="application/apply-patch+yaml",
+    where = plain.path(group_version, plural, meta["namespace"], meta["name"])
+    applied: dict[str, Any] = plain.patch(
+        api_client(), where, manifest, plain.APPLY, fieldManager=FIELD_MANAGER, force="true"
     )
+    return applied
 
 
 def apply_engine_identity(manifests: list[dict[str, Any]]) -> None:
     """Server-side apply the namespace's engine ServiceAccount and RoleBinding (forced:
     the names are Syncline's, and manifests/tenant applies the same objects)."""
-    api = api_client()
     for manifest in manifests:
-        apply: Callable[..., Any]
         if manifest["kind"] == "ServiceAccount":
-            apply = kubernetes.client.CoreV1Api(api).patch_namespaced_service_account
+            _server_side_apply("v1", "serviceaccounts", manifest)
         else:
-            apply = kubernetes.client.RbacAuthorizationV1Api(api).patch_namespaced_role_binding
-        _server_side_apply(apply, manifest)
+            _server_side_apply("rbac.authorization.k8s.io/v1", "rolebindings", manifest)
+
+
+def _events(namespace: str, selector: str) -> list[dict[str, Any]]:
+    where = plain.path("v1", "events", namespace)
+    items: list[dict[str, Any]] = plain.get(api_client(), where, fieldSelector=selector)["items"]
+    return items
 
 
 def failed_create_events(namespace: str, job: str) -> list[dict[str, Any]]:
     """The Job controller's FailedCreate events for a Job (why its pod was refused)."""
-    core = kubernetes.client.CoreV1Api(api_client())
-    selector = f"involvedObject.kind=Job,involvedObject.name={job},reason=FailedCreate"
-    listing = core.list_namespaced_event(namespace, field_selector=selector)
-    events: list[dict[str, Any]] = api_client().sanitize_for_serialization(listing.items)
-    return events
+    return _events(
+        namespace, f"involvedObject.kind=Job,involvedObject.name={job},reason=FailedCreate"
+    )
 
 
 def pod_failure_events(namespace: str, job: str) -> list[dict[str, Any]]:
@@ -210,28 +210,23 @@ def pod_failure_events(namespace: str, job: str) -> list[dict[str, Any]]:
 
     Pods are named after their Job plus a suffix; events are filtered by that name, so
     the operator needs no access to Pods themselves."""
-    core = kubernetes.client.CoreV1Api(api_client())
-    selector = "involvedObject.kind=Pod,reason=Failed"
-    listing = core.list_namespaced_event(namespace, field_selector=selector)
-    events: list[dict[str, Any]] = api_client().sanitize_for_serialization(listing.items)
+    events = _events(namespace, "involvedObject.kind=Pod,reason=Failed")
     prefix = f"{job}-"
     return [e for e in events if str(e["involvedObject"].get("name", "")).startswith(prefix)]
 
 
 def delete_job(namespace: str, name: str) -> None:
     """Delete a Job and its pods (if any); a Job already gone is fine."""
-    batch = kubernetes.client.BatchV1Api(api_client())
     try:
-        batch.delete_namespaced_job(name, namespace, propagation_policy="Background")
+        plain.delete(api_client(), _jobs(namespace, name), propagationPolicy="Background")
     except ApiException as err:
         if err.status != 404:
             raise
 
 
 def job_exists(namespace: str, name: str) -> bool:
-    batch = kubernetes.client.BatchV1Api(api_client())
     try:
-        batch.read_namespaced_job(name, namespace)
+        plain.get(api_client(), _jobs(namespace, name))
     except ApiException as err:
         if err.status == 404:
             return False
@@ -241,9 +236,8 @@ def job_exists(namespace: str, name: str) -> bool:
 
 def create_job(manifest: dict[str, Any]) -> bool:
     """Create a Job; False when one of that name exists (a repeated create is a no-op)."""
-    batch: Any = kubernetes.client.BatchV1Api(api_client())
     try:
-        batch.create_namespaced_job(manifest["metadata"]["namespace"], manifest)
+        plain.create(api_client(), _jobs(manifest["metadata"]["namespace"]), manifest)
     except ApiException as err:
         if err.status == 409:
             return False
@@ -253,8 +247,7 @@ def create_job(manifest: dict[str, Any]) -> bool:
 
 def suspend_cronjob(namespace: str, name: str) -> None:
     """Stop a CronJob from starting Jobs; the ones it started go on."""
-    batch = kubernetes.client.BatchV1Api(api_client())
-    batch.patch_namespaced_cron_job(name, namespace, {"spec": {"suspend": True}})
+    plain.patch(api_client(), _cronjobs(namespace, name), {"spec": {"suspend": True}})
 
 
 def delete_cronjob(namespace: str, name: str, owner_uid: str) -> bool:
@@ -266,9 +259,8 @@ def delete_cronjob(namespace: str, name: str, owner_uid: str) -> bool:
     existing = get_cronjob(namespace, name)
     if existing is None or not is_controlled_by(existing, owner_uid):
         return False
-    batch = kubernetes.client.BatchV1Api(api_client())
     try:
-        batch.delete_namespaced_cron_job(name, namespace, propagation_policy="Orphan")
+        plain.delete(api_client(), _cronjobs(namespace, name), propagationPolicy="Orphan")
     except ApiException as err:
         if err.status != 404:
             raise

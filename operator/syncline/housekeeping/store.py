@@ -13,27 +13,32 @@ from typing import Any
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
+from syncline.kube import plain
+
 CONFIGMAP = "syncline-builtin-schedules"
 LAST_RUN_PREFIX = "syncline.dev/last-run."
 LABELS = {"app.kubernetes.io/part-of": "syncline"}
 
 
+def _where(namespace: str, name: str | None = None) -> str:
+    return plain.path("v1", "configmaps", namespace, name)
+
+
 def read(api: client.ApiClient, namespace: str) -> tuple[dict[str, str], dict[str, str]]:
     """(stored crons, last run times by name); both empty when nothing was stored."""
-    v1: Any = client.CoreV1Api(api)
     try:
-        configmap = v1.read_namespaced_config_map(CONFIGMAP, namespace)
+        configmap = plain.get(api, _where(namespace, CONFIGMAP))
     except ApiException as err:
         if err.status == 404:
             return {}, {}
         raise
-    annotations = configmap.metadata.annotations or {}
+    annotations = configmap["metadata"].get("annotations") or {}
     last_runs = {
         k.removeprefix(LAST_RUN_PREFIX): v
         for k, v in annotations.items()
         if k.startswith(LAST_RUN_PREFIX)
     }
-    return dict(configmap.data or {}), last_runs
+    return dict(configmap.get("data") or {}), last_runs
 
 
 def patch(
@@ -43,19 +48,18 @@ def patch(
     annotations: dict[str, str] | None = None,
 ) -> None:
     """Merge ``data`` and ``annotations`` into the ConfigMap, creating it if needed."""
-    v1: Any = client.CoreV1Api(api)
     metadata: dict[str, Any] = {"annotations": annotations or {}}
     body = {"metadata": metadata, "data": data or {}}
     for _ in range(5):
         try:
-            v1.patch_namespaced_config_map(CONFIGMAP, namespace, body)
+            plain.patch(api, _where(namespace, CONFIGMAP), body)
             return
         except ApiException as err:
             if err.status != 404:
                 raise
         try:
             create = {**body, "metadata": {**metadata, "name": CONFIGMAP, "labels": LABELS}}
-            v1.create_namespaced_config_map(namespace, create)
+            plain.create(api, _where(namespace), create)
             return
         except ApiException as err:
             if err.status != 409:

@@ -20,7 +20,8 @@ from syncline.api.run import RunResult, Trigger
 from syncline.errors import SynclineError
 from syncline.history.naming import PROJECT_LABEL, manual_job_name, run_name_for_job
 from syncline.history.records import error_status
-from syncline.kube.client import StatusAddress, loosely, update_status
+from syncline.kube import plain
+from syncline.kube.client import StatusAddress, update_status
 from syncline.scheduling.cronjob import build_job_from_cronjob, cronjob_name, project_labels
 
 RUNS = "integrationruns"
@@ -34,15 +35,17 @@ class StartedRun:
     run: str
 
 
+def _jobs(namespace: str, name: str | None = None) -> str:
+    return plain.path("batch/v1", "jobs", namespace, name)
+
+
 def active_run(api: client.ApiClient, namespace: str, project: str) -> str | None:
     """The name of a Job of this project that has not finished, if any."""
-    jobs = client.BatchV1Api(api).list_namespaced_job(
-        namespace, label_selector=f"{PROJECT_LABEL}={project}"
-    )
-    for job in jobs.items:
-        meta = job.metadata
-        if meta and not _job_finished(job) and meta.deletion_timestamp is None:
-            return str(meta.name)
+    selector = f"{PROJECT_LABEL}={project}"
+    for job in plain.get(api, _jobs(namespace), labelSelector=selector)["items"]:
+        meta = job.get("metadata") or {}
+        if not _job_finished(job) and meta.get("deletionTimestamp") is None:
+            return str(meta["name"])
     return None
 
 
@@ -95,8 +98,8 @@ def start_requested_run(
     except ApiException as err:
         if err.status != 409:
             raise
-        existing = client.BatchV1Api(api).read_namespaced_job(run, namespace)
-        labels = (existing.metadata.labels if existing.metadata else None) or {}
+        existing = plain.get(api, _jobs(namespace, run))
+        labels = (existing.get("metadata") or {}).get("labels") or {}
         if labels.get(PROJECT_LABEL) != project_labels(project)[PROJECT_LABEL]:
             raise SynclineError("ItemAlreadyExists", kind="Job", name=run) from err
 
@@ -110,16 +113,15 @@ def _create_job(
     full_refresh: bool,
 ) -> None:
     """Create Job ``name`` from the project's CronJob (1002 when it has none)."""
-    batch = client.BatchV1Api(api)
+    where = plain.path("batch/v1", "cronjobs", namespace, cronjob_name(project))
     try:
-        cronjob = batch.read_namespaced_cron_job(cronjob_name(project), namespace)
+        manifest = plain.get(api, where)
     except ApiException as err:
         if err.status == 404:
             raise SynclineError("ItemNotFound", kind="CronJob of project", name=project) from err
         raise
-    manifest = loosely(api).sanitize_for_serialization(cronjob)
     job = build_job_from_cronjob(manifest, name, trigger, full_refresh=full_refresh)
-    loosely(batch).create_namespaced_job(namespace, job)
+    plain.create(api, _jobs(namespace), job)
 
 
 def fail_run(api: client.ApiClient, namespace: str, run: str, user: str) -> None:
@@ -139,16 +141,14 @@ def fail_run(api: client.ApiClient, namespace: str, run: str, user: str) -> None
     job = obj.get("spec", {}).get("jobRef", {}).get("name")
     if job:
         try:
-            client.BatchV1Api(api).delete_namespaced_job(
-                job, namespace, propagation_policy="Background"
-            )
+            plain.delete(api, _jobs(namespace, job), propagationPolicy="Background")
         except ApiException as err:
             if err.status != 404:
                 raise
 
 
-def _job_finished(job: client.V1Job) -> bool:
-    for condition in (job.status.conditions if job.status else None) or []:
-        if condition.type in ("Complete", "Failed") and condition.status == "True":
+def _job_finished(job: dict[str, Any]) -> bool:
+    for condition in (job.get("status") or {}).get("conditions") or []:
+        if condition.get("type") in ("Complete", "Failed") and condition.get("status") == "True":
             return True
     return False

@@ -23,7 +23,8 @@ from syncline.api.run import IntegrationRunStatus, RunResult, Trigger
 from syncline.errors import SynclineError
 from syncline.history.naming import PROJECT_LABEL, RUN_LOG_KEY, log_config_map_name
 from syncline.history.records import error_status, rfc3339, run_manifest, succeeded_condition
-from syncline.kube.client import StatusAddress, loosely, through_outages, update_status
+from syncline.kube import plain
+from syncline.kube.client import StatusAddress, through_outages, update_status
 
 log = logging.getLogger(__name__)
 PLURAL = "integrationruns"
@@ -50,7 +51,7 @@ class RunRecord:
         full_refresh: bool = False,
     ) -> None:
         self.custom = client.CustomObjectsApi(api)
-        self.core = client.CoreV1Api(api)
+        self.api = api
         self.namespace, self.name, self.project, self.trigger = namespace, name, project, trigger
         self.progress_interval = progress_interval
         self.full_refresh = full_refresh
@@ -165,15 +166,14 @@ class RunRecord:
             },
             "data": {part: _bounded(text)},
         }
-        core = loosely(self.core)
+        where = plain.path("v1", "configmaps", self.namespace)
         try:
-            through_outages(lambda: core.create_namespaced_config_map(self.namespace, body), "log")
+            through_outages(lambda: plain.create(self.api, where, body), "log")
         except ApiException as err:
             if err.status != 409:
                 raise
-            through_outages(
-                lambda: core.patch_namespaced_config_map(name, self.namespace, body), "log"
-            )
+            named = plain.path("v1", "configmaps", self.namespace, name)
+            through_outages(lambda: plain.patch(self.api, named, body), "log")
         through_outages(lambda: self._patch({"logRef": name}), "log reference")
 
     def _patch(self, status: dict[str, Any]) -> None:
