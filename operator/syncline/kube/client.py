@@ -41,16 +41,6 @@ def api_client() -> client.ApiClient:
     return client.ApiClient(configuration)
 
 
-def loosely(api: Any) -> Any:
-    """An API object whose methods take plain dict bodies.
-
-    The client accepts JSON-shaped dicts for any body at runtime (and we build
-    manifests as dicts with pure builders), but its type hints name only the
-    generated model classes.
-    """
-    return api
-
-
 TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
 """API answers that mean "not now" (overload, restart, an unavailable etcd)."""
 OUTAGE_BUDGET_SECONDS = 120.0
